@@ -1,0 +1,164 @@
+"""What the project's commands share about notebooks: where they are, the parts every notebook
+has (badges, setup cell), the solution-to-stub rewrite, and running a notebook in a fresh kernel.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from utils.checks import BEGIN_SOLUTION, END_SOLUTION
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+NOTEBOOKS = ROOT / "notebooks"
+
+#: The GitHub repository the Colab and Binder links point to.
+GITHUB_REPOSITORY = "hands-on-pytorch/pytorch-course"
+BRANCH = "main"
+
+#: Every notebook's first code cell, character for character (a test enforces it). Locally and
+#: on Binder ``utils`` is installed; Colab opens the notebook alone, so it fetches the course.
+SETUP_CELL = f"""\
+# Setup: on Colab, fetch the course's code so that `import utils` works. Locally and on Binder
+# the course is installed already and this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/{GITHUB_REPOSITORY}", "/content/course"])
+    sys.path.insert(0, "/content/course")"""
+
+#: Environment for executing notebooks non-interactively: no progress bars in stored outputs,
+#: and deprecation warnings shown (the tests fail on any that appear).
+EXECUTION_ENV = {"TQDM_DISABLE": "1", "PYTHONWARNINGS": "default::DeprecationWarning,default::FutureWarning"}
+CELL_TIMEOUT_S = 300
+
+
+def badge_links(relative_path: str) -> tuple[str, str]:
+    """The Colab and Binder URLs of the notebook at ``relative_path`` (e.g. ``notebooks/00_setup.ipynb``)."""
+    colab = f"https://colab.research.google.com/github/{GITHUB_REPOSITORY}/blob/{BRANCH}/{relative_path}"
+    binder = f"https://mybinder.org/v2/gh/{GITHUB_REPOSITORY}/{BRANCH}?urlpath=lab/tree/{relative_path}"
+    return colab, binder
+
+
+def badges_markdown(relative_path: str) -> str:
+    """The badge line that goes under every notebook's title."""
+    colab, binder = badge_links(relative_path)
+    return (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) "
+        f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder})"
+    )
+
+
+def solution_notebooks() -> list[Path]:
+    return sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def student_path(solution: Path) -> Path:
+    return NOTEBOOKS / solution.name
+
+
+# --------------------------------------------------------------------------- solution -> stub
+
+
+def _stub_for(region: list[str], indent: str, name: str) -> list[str]:
+    """What replaces the lines of one solution region in the student notebook.
+
+    Inside a function (the marker is indented) the stub raises ``NotImplementedError``; at the
+    top level every name the solution assigns becomes ``name = ...``.
+    """
+    if indent:
+        return [f"{indent}# Your code here", f"{indent}raise NotImplementedError"]
+    tree = ast.parse("\n".join(region))
+    names: list[str] = []
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        for target in targets:
+            for element in target.elts if isinstance(target, ast.Tuple) else [target]:
+                if isinstance(element, ast.Name) and element.id not in names:
+                    names.append(element.id)
+    if not names:
+        raise ValueError(f"solution {name!r} is at the top level but assigns no name to stub out")
+    return [f"{target} = ...  # your code here" for target in names]
+
+
+def stub_source(source: str) -> str:
+    """Replace every ``# BEGIN SOLUTION name`` ... ``# END SOLUTION`` region in a cell with a stub."""
+    lines, out, i = source.split("\n"), [], 0
+    while i < len(lines):
+        begin = BEGIN_SOLUTION.match(lines[i])
+        if not begin:
+            out.append(lines[i])
+            i += 1
+            continue
+        end = next((j for j in range(i + 1, len(lines)) if END_SOLUTION.match(lines[j])), None)
+        if end is None:
+            raise ValueError(f"solution {begin['name']!r} has no '# END SOLUTION' line")
+        region = [line[len(begin["indent"]) :] for line in lines[i + 1 : end]]
+        out.extend(_stub_for(region, begin["indent"], begin["name"]))
+        i = end + 1
+    return "\n".join(out)
+
+
+def student_version(solution_nb: nbformat.NotebookNode, solution_relative: str) -> nbformat.NotebookNode:
+    """The student notebook made from a solution notebook, outputs cleared (run it afterwards)."""
+    student = nbformat.from_dict(solution_nb)
+    student_relative = solution_relative.replace("solutions/", "notebooks/", 1)
+    for cell in student.cells:
+        if cell.cell_type == "code":
+            cell.source = stub_source(cell.source)
+            cell.outputs, cell.execution_count = [], None
+        else:
+            cell.source = cell.source.replace(badges_markdown(solution_relative), badges_markdown(student_relative))
+    return student
+
+
+def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """The cell types and sources of a notebook: what "up to date" compares."""
+    return [(cell.cell_type, cell.source) for cell in nb.cells]
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def execute(path: Path, extra_cells: list[str] | None = None) -> tuple[nbformat.NotebookNode, float, list[str]]:
+    """Run the notebook at ``path`` top to bottom in a fresh kernel, in its own folder.
+
+    ``extra_cells`` are run after the notebook (the benchmark uses them to read the kernel's
+    peak memory) and removed again; their text outputs are returned. Returns the executed
+    notebook, the wall time of the notebook's own cells and those outputs.
+    """
+    nb = nbformat.read(path, as_version=4)
+    count = len(nb.cells)
+    for source in extra_cells or []:
+        nb.cells.append(nbformat.v4.new_code_cell(source))
+    saved_env = {key: os.environ.get(key) for key in EXECUTION_ENV}
+    os.environ.update(EXECUTION_ENV)
+    try:
+        client = NotebookClient(
+            nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        )
+        with client.setup_kernel():
+            start = time.perf_counter()
+            for index, cell in enumerate(nb.cells[:count]):
+                client.execute_cell(cell, index)
+            seconds = time.perf_counter() - start
+            for index in range(count, len(nb.cells)):
+                client.execute_cell(nb.cells[index], index)
+    finally:
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    extra_outputs = ["".join(o.get("text", "") for o in cell.outputs) for cell in nb.cells[count:]]
+    del nb.cells[count:]
+    nb.metadata.pop("widgets", None)
+    return nb, seconds, extra_outputs

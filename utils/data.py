@@ -1,0 +1,354 @@
+"""Where the course's datasets and pretrained weights live, and how they get there.
+
+Everything is resolved under one data folder: ``data/`` in the repository, or the folder named
+by the ``COURSE_DATA_DIR`` environment variable. Files arrive there in one of three ways:
+
+1. already present (a previous run, or the pre-fetch command ``python -m utils.prefetch``);
+2. copied from the Debian/Ubuntu package ``dataset-fashion-mnist`` when it is installed;
+3. downloaded by torchvision's own code, which checks each file's MD5 or SHA-256 hash.
+
+When none of these works (offline, nothing cached) the learner gets a
+:class:`DataUnavailableError`: one short message that names what is missing and the command
+that fetches it, instead of a traceback from deep inside torchvision.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision import datasets
+from torchvision.models import ResNet18_Weights
+
+#: Environment variable that moves the data folder, e.g. to a shared disk in a workshop.
+DATA_ENV_VAR = "COURSE_DATA_DIR"
+#: Where the Debian/Ubuntu package ``dataset-fashion-mnist`` installs its files.
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+#: The command that fetches everything; every "missing" message names it.
+PREFETCH_COMMAND = "python -m utils.prefetch"
+
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+#: Mean and standard deviation of the FashionMNIST *training* pixels, scaled to [0, 1].
+#: (Notebook 05 computes them; they are stored here so later notebooks can normalise.)
+FASHION_MNIST_MEAN = 0.2860
+FASHION_MNIST_STD = 0.3530
+
+#: MD5 of each decompressed file, as published with the dataset. torchvision only lists the
+#: MD5s of the .gz archives, and Debian's archives are recompressed (other MD5, same content),
+#: so the decompressed content is what the course verifies.
+FASHION_MNIST_RAW_MD5 = {
+    "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+    "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+    "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+    "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+}
+# Number of items in each split, used to check the decompressed files are complete.
+_FASHION_MNIST_COUNTS = {"train": 60_000, "t10k": 10_000}
+
+
+class DataUnavailableError(RuntimeError):
+    """A dataset or weight file is missing or damaged and could not be fetched.
+
+    In Jupyter the error is shown as its message alone (see ``_render_traceback_``): the
+    learner needs to know what is missing and which command fetches it, not where in the
+    library the download failed.
+    """
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for custom error display
+        return [f"DataUnavailableError: {self}"]
+
+
+def repo_root() -> Path:
+    """The folder that holds ``utils/``, ``notebooks/`` and ``data/``."""
+    return Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    """The data folder: ``$COURSE_DATA_DIR`` if set, else ``data/`` in the repository."""
+    root = Path(os.environ.get(DATA_ENV_VAR) or repo_root() / "data").expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- FashionMNIST
+
+
+def fashion_mnist_raw_folder(root: Path | None = None) -> Path:
+    """The folder torchvision reads FashionMNIST from: ``<data root>/FashionMNIST/raw``."""
+    return Path(root or data_root()) / "FashionMNIST" / "raw"
+
+
+def _idx_problem(path: Path, split: str) -> str | None:
+    """Return why a decompressed IDX file is unusable, or None if it is complete.
+
+    The IDX header says how many items the file holds; a truncated or corrupted file is caught
+    by comparing that with the expected count and the file's real size.
+    """
+    if not path.exists():
+        return f"{path.name} is missing"
+    is_images = "images" in path.name
+    header_size = 16 if is_images else 8
+    expected_count = _FASHION_MNIST_COUNTS[split]
+    item_size = 28 * 28 if is_images else 1
+    with open(path, "rb") as handle:
+        header = handle.read(header_size)
+    if len(header) < header_size:
+        return f"{path.name} is truncated"
+    magic = int.from_bytes(header[0:4], "big")
+    count = int.from_bytes(header[4:8], "big")
+    if magic != (2051 if is_images else 2049) or count != expected_count:
+        return f"{path.name} is not a FashionMNIST {split} file (corrupted header)"
+    expected_size = header_size + expected_count * item_size
+    actual_size = path.stat().st_size
+    if actual_size != expected_size:
+        return f"{path.name} has {actual_size:,} bytes instead of {expected_size:,} (truncated or corrupted)"
+    return None
+
+
+def fashion_mnist_problems(root: Path | None = None, verify_md5: bool = False) -> list[str]:
+    """List what is wrong with the FashionMNIST files in the data folder (empty: all good).
+
+    The quick check reads each file's header and size; ``verify_md5`` also compares every
+    byte with the published MD5 (a fraction of a second; the pre-fetch command does it).
+    """
+    raw = fashion_mnist_raw_folder(root)
+    problems = []
+    for name, md5sum in FASHION_MNIST_RAW_MD5.items():
+        problem = _idx_problem(raw / name, name.split("-")[0])
+        if problem is None and verify_md5 and _md5(raw / name) != md5sum:
+            problem = f"{name} is corrupted (its MD5 is not the published one)"
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _extract_verified(archive: Path, destination: Path) -> bool:
+    """Decompress ``archive`` into ``destination`` and keep it only if its MD5 is the published one."""
+    if not archive.exists():
+        return False
+    partial = destination.with_name(destination.name + ".partial")
+    try:
+        with gzip.open(archive, "rb") as source, open(partial, "wb") as target:
+            shutil.copyfileobj(source, target)
+    except (OSError, EOFError):  # not gzip, or truncated
+        partial.unlink(missing_ok=True)
+        return False
+    if _md5(partial) != FASHION_MNIST_RAW_MD5[destination.name]:
+        partial.unlink()
+        return False
+    partial.replace(destination)
+    return True
+
+
+def ensure_fashion_mnist(root: Path | None = None, download: bool = True) -> Path:
+    """Make sure complete FashionMNIST files are in the data folder; return the data root.
+
+    Sources, in order: files already there; archives torchvision left in the raw folder; the
+    Debian/Ubuntu package ``dataset-fashion-mnist``; torchvision's download (if ``download``),
+    which checks each archive's MD5. Whatever the source, a decompressed file is kept only if
+    its MD5 is the published one, so a damaged copy is never used.
+    """
+    root = Path(root or data_root())
+    raw = fashion_mnist_raw_folder(root)
+    raw.mkdir(parents=True, exist_ok=True)
+    missing = []
+    for archive_name, _archive_md5 in datasets.FashionMNIST.resources:
+        name = archive_name.removesuffix(".gz")
+        if _idx_problem(raw / name, name.split("-")[0]) is None:
+            continue
+        if not any(_extract_verified(source, raw / name) for source in (raw / archive_name, DEBIAN_FASHION_MNIST / archive_name)):
+            missing.append(archive_name)
+    if missing and download:
+        # Remove damaged files first, or torchvision would take them as already downloaded.
+        for archive_name in missing:
+            (raw / archive_name).unlink(missing_ok=True)
+            (raw / archive_name.removesuffix(".gz")).unlink(missing_ok=True)
+        try:
+            datasets.FashionMNIST(root, train=True, download=True)
+        except Exception as error:  # torchvision raises RuntimeError or URLError offline
+            raise DataUnavailableError(
+                f"FashionMNIST is not in {raw} and could not be downloaded "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:120]}). "
+                f"When you are online, run: {PREFETCH_COMMAND}"
+            ) from None
+    problems = fashion_mnist_problems(root)
+    if problems:
+        raise DataUnavailableError(
+            f"FashionMNIST in {raw} is incomplete: {'; '.join(problems)}. Fetch it with: {PREFETCH_COMMAND}"
+        )
+    return root
+
+
+def load_fashion_mnist(train: bool = True, transform=None, target_transform=None) -> datasets.FashionMNIST:
+    """torchvision's FashionMNIST dataset (PIL images), from the course's data folder."""
+    root = ensure_fashion_mnist()
+    return datasets.FashionMNIST(
+        root, train=train, download=False, transform=transform, target_transform=target_transform
+    )
+
+
+def fashion_mnist_tensors(train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """All FashionMNIST images and labels of one split as in-memory tensors.
+
+    Returns ``images`` of shape ``(N, 1, 28, 28)``, float32 in ``[0, 1]``, and ``labels`` of
+    shape ``(N,)``, int64. Batching these tensors directly is several times faster than going
+    through PIL for every item (notebook 05 measures it).
+    """
+    dataset = load_fashion_mnist(train=train)
+    images = dataset.data.unsqueeze(1).float().div_(255.0)
+    return images, dataset.targets.clone()
+
+
+# --------------------------------------------------------------------------- ResNet-18 weights
+
+
+def torch_hub_dir() -> Path:
+    """Where torchvision looks for pretrained weights: ``<data root>/torch-hub`` by default.
+
+    ``import utils`` points ``torch.hub`` here (unless ``TORCH_HOME`` is set), so that
+    ``resnet18(weights=ResNet18_Weights.DEFAULT)`` finds the file the pre-fetch command stored.
+    """
+    return data_root() / "torch-hub"
+
+
+def configure_torch_hub() -> None:
+    """Point torch.hub's cache at :func:`torch_hub_dir`, unless the user set ``TORCH_HOME``."""
+    if not os.environ.get("TORCH_HOME"):
+        torch.hub.set_dir(str(torch_hub_dir()))
+
+
+def weights_path(weights=ResNet18_Weights.DEFAULT) -> Path:
+    """Where torchvision keeps the file of ``weights`` (it may not exist yet)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+
+
+def _weights_problem(weights) -> str | None:
+    """Why the cached weights file is unusable, or None if its SHA-256 matches its name."""
+    path = weights_path(weights)
+    if not path.exists():
+        return f"{path.name} is not in {path.parent}"
+    # torch.hub names checkpoints ``<name>-<first hex digits of the SHA-256>.pth``.
+    expected_prefix = path.stem.rsplit("-", 1)[-1]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if not digest.startswith(expected_prefix):
+        return f"{path.name} is damaged (its SHA-256 does not match)"
+    return None
+
+
+def weights_problem(weights=ResNet18_Weights.DEFAULT) -> str | None:
+    """Public form of the weights check: None when the cached file is present and intact."""
+    return _weights_problem(weights)
+
+
+def ensure_weights(weights=ResNet18_Weights.DEFAULT, download: bool = True) -> Path:
+    """Make sure the file of ``weights`` is cached and intact; download it if allowed."""
+    problem = _weights_problem(weights)
+    if problem and download:
+        weights_path(weights).unlink(missing_ok=True)
+        try:
+            weights.get_state_dict(progress=True, check_hash=True)
+        except Exception as error:
+            raise DataUnavailableError(
+                f"{weights} could not be downloaded ({type(error).__name__}). "
+                f"When you are online, run: {PREFETCH_COMMAND}"
+            ) from None
+        problem = _weights_problem(weights)
+    if problem:
+        raise DataUnavailableError(f"{problem}. Fetch it with: {PREFETCH_COMMAND}")
+    return weights_path(weights)
+
+
+def pretrained_weights_or_none(weights=ResNet18_Weights.DEFAULT, report: bool = True):
+    """Return ``weights`` if their file is cached and intact, else None (random initialisation).
+
+    Never downloads: a notebook must run offline. With ``report``, prints one line saying
+    which case applies and, when the weights are missing, the command that fetches them.
+    """
+    problem = _weights_problem(weights)
+    if problem is None:
+        if report:
+            print(f"Pretrained weights found: {weights} (from {weights_path(weights).parent}).")
+        return weights
+    if report:
+        print(
+            f"Pretrained weights NOT available ({problem}): the model below is randomly "
+            f"initialised, so its predictions are meaningless. To fetch them: {PREFETCH_COMMAND}"
+        )
+    return None
+
+
+# --------------------------------------------------------------------------- bundled datasets
+
+
+def sample_photo(name: str = "china") -> np.ndarray:
+    """A real colour photo that ships with scikit-learn or matplotlib, as an HxWx3 uint8 array.
+
+    ``"china"`` and ``"flower"`` come from scikit-learn, ``"grace_hopper"`` from matplotlib.
+    No network is needed.
+    """
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(f"{name}.jpg")
+    if name == "grace_hopper":
+        import matplotlib.cbook
+        import matplotlib.image
+
+        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
+            return np.asarray(matplotlib.image.imread(handle, format="jpg"))
+    raise ValueError(f"Unknown photo {name!r}; choose 'china', 'flower' or 'grace_hopper'.")
+
+
+def sklearn_tensors(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One of scikit-learn's bundled datasets as ``(features float32, targets)`` tensors.
+
+    ``name`` is ``"digits"``, ``"breast_cancer"``, ``"iris"`` (classification: int64 targets)
+    or ``"diabetes"`` (regression: float32 targets). They ship with scikit-learn, so no network
+    is needed.
+    """
+    from sklearn import datasets as sk_datasets
+
+    loaders = {
+        "digits": sk_datasets.load_digits,
+        "breast_cancer": sk_datasets.load_breast_cancer,
+        "iris": sk_datasets.load_iris,
+        "diabetes": sk_datasets.load_diabetes,
+    }
+    if name not in loaders:
+        raise ValueError(f"Unknown dataset {name!r}; choose one of {sorted(loaders)}.")
+    features, targets = loaders[name](return_X_y=True)
+    x = torch.as_tensor(features, dtype=torch.float32)
+    y_dtype = torch.float32 if name == "diabetes" else torch.int64
+    return x, torch.as_tensor(targets, dtype=y_dtype)
+
+
+def moons_tensors(n_samples: int = 500, noise: float = 0.2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's two interleaving half-moons: 2-D points (float32) and 0/1 labels (int64)."""
+    from sklearn.datasets import make_moons
+
+    points, labels = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    return torch.as_tensor(points, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.int64)
