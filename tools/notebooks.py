@@ -136,6 +136,8 @@ def execute(path: Path, extra_cells: list[str] | None = None) -> tuple[nbformat.
     notebook, the wall time of the notebook's own cells and those outputs.
     """
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # per-cell timestamps would change on every run
     count = len(nb.cells)
     for source in extra_cells or []:
         nb.cells.append(nbformat.v4.new_code_cell(source))
@@ -143,7 +145,11 @@ def execute(path: Path, extra_cells: list[str] | None = None) -> tuple[nbformat.
     os.environ.update(EXECUTION_ENV)
     try:
         client = NotebookClient(
-            nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+            nb,
+            timeout=CELL_TIMEOUT_S,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
         )
         with client.setup_kernel():
             start = time.perf_counter()

@@ -86,6 +86,14 @@ def data_root() -> Path:
     return root
 
 
+def display_path(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it (shorter, and the same on every machine)."""
+    try:
+        return Path(path).resolve().relative_to(repo_root()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _md5(path: Path) -> str:
     digest = hashlib.md5()
     with open(path, "rb") as handle:
@@ -191,14 +199,14 @@ def ensure_fashion_mnist(root: Path | None = None, download: bool = True) -> Pat
             datasets.FashionMNIST(root, train=True, download=True)
         except Exception as error:  # torchvision raises RuntimeError or URLError offline
             raise DataUnavailableError(
-                f"FashionMNIST is not in {raw} and could not be downloaded "
+                f"FashionMNIST is not in {display_path(raw)} and could not be downloaded "
                 f"({type(error).__name__}: {str(error).splitlines()[0][:120]}). "
                 f"When you are online, run: {PREFETCH_COMMAND}"
             ) from None
     problems = fashion_mnist_problems(root)
     if problems:
         raise DataUnavailableError(
-            f"FashionMNIST in {raw} is incomplete: {'; '.join(problems)}. Fetch it with: {PREFETCH_COMMAND}"
+            f"FashionMNIST in {display_path(raw)} is incomplete: {'; '.join(problems)}. Fetch it with: {PREFETCH_COMMAND}"
         )
     return root
 
@@ -250,7 +258,7 @@ def _weights_problem(weights) -> str | None:
     """Why the cached weights file is unusable, or None if its SHA-256 matches its name."""
     path = weights_path(weights)
     if not path.exists():
-        return f"{path.name} is not in {path.parent}"
+        return f"{path.name} is not in {display_path(path.parent)}"
     # torch.hub names checkpoints ``<name>-<first hex digits of the SHA-256>.pth``.
     expected_prefix = path.stem.rsplit("-", 1)[-1]
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -291,7 +299,7 @@ def pretrained_weights_or_none(weights=ResNet18_Weights.DEFAULT, report: bool = 
     problem = _weights_problem(weights)
     if problem is None:
         if report:
-            print(f"Pretrained weights found: {weights} (from {weights_path(weights).parent}).")
+            print(f"Pretrained weights found: {weights} (from {display_path(weights_path(weights).parent)}).")
         return weights
     if report:
         print(

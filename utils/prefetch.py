@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from torchvision.models import ResNet18_Weights
 
@@ -25,6 +24,7 @@ from utils.data import (
     DataUnavailableError,
     configure_torch_hub,
     data_root,
+    display_path,
     ensure_fashion_mnist,
     ensure_weights,
     fashion_mnist_problems,
@@ -37,7 +37,7 @@ from utils.data import (
 def _fashion_mnist(download: bool) -> tuple[bool, str]:
     problems = fashion_mnist_problems(verify_md5=True)
     if not problems:
-        return True, f"ready in {fashion_mnist_raw_folder()}"
+        return True, f"ready in {display_path(fashion_mnist_raw_folder())}"
     if not download:
         extra = " (the Debian package's copy will be used on first load)" if DEBIAN_FASHION_MNIST.exists() else ""
         return False, "; ".join(problems) + extra
@@ -46,17 +46,17 @@ def _fashion_mnist(download: bool) -> tuple[bool, str]:
         if any(problem.startswith(name) for problem in problems):
             (fashion_mnist_raw_folder() / name).unlink(missing_ok=True)
     ensure_fashion_mnist(download=True)
-    return True, f"fetched and verified into {fashion_mnist_raw_folder()}"
+    return True, f"fetched and verified into {display_path(fashion_mnist_raw_folder())}"
 
 
 def _resnet18(download: bool) -> tuple[bool, str]:
     weights = ResNet18_Weights.DEFAULT
     if weights_problem(weights) is None:
-        return True, f"ready in {weights_path(weights).parent}"
+        return True, f"ready in {display_path(weights_path(weights).parent)}"
     if not download:
         return False, weights_problem(weights) or ""
     ensure_weights(weights, download=True)
-    return True, f"fetched and verified into {weights_path(weights).parent}"
+    return True, f"fetched and verified into {display_path(weights_path(weights).parent)}"
 
 
 #: What the course needs, in the order it is fetched: name and a function ``(download) -> (ok, detail)``.
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only report what is present; never download")
     args = parser.parse_args(argv)
-    print(f"Data folder: {Path(data_root())}")
+    print(f"Data folder: {display_path(data_root())}")
     rows = status(download=not args.check)
     for name, ok, detail in rows:
         print(f"  [{'OK' if ok else 'MISSING'}] {name}: {detail}")
