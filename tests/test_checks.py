@@ -43,7 +43,9 @@ def test_stubs_are_not_attempted(square):
 def test_wrong_value_says_by_how_much(square):
     result = square.check(lambda x: x * 2)
     assert result.status == INCORRECT
-    assert "differs from the expected values in 3 of 3 places; the largest difference is 8 at index (1,)" in result.message
+    assert (
+        "differs from the expected values in 3 of 3 places; the largest difference is 8 at index (1,)" in result.message
+    )
     assert repr(result).startswith("❌ Exercise 'square': not quite:")
 
 
@@ -95,7 +97,15 @@ def test_hint_and_solution_from_the_solutions_notebook(square, tmp_path, capsys,
     notebook = {
         "cells": [
             {"cell_type": "markdown", "source": ["# BEGIN SOLUTION square\n"]},
-            {"cell_type": "code", "source": ["def square(x):\n", "    # BEGIN SOLUTION square\n", "    return x * x\n", "    # END SOLUTION\n"]},
+            {
+                "cell_type": "code",
+                "source": [
+                    "def square(x):\n",
+                    "    # BEGIN SOLUTION square\n",
+                    "    return x * x\n",
+                    "    # END SOLUTION\n",
+                ],
+            },
         ]
     }
     (tmp_path / "99_test.ipynb").write_text(json.dumps(notebook))

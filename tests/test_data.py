@@ -73,7 +73,7 @@ def test_debian_package_is_used_without_download(empty_root, offline):
 
 @needs_debian
 def test_training_split_statistics_match_constants(offline):
-    images, labels = data.fashion_mnist_tensors(train=True)
+    images, _ = data.fashion_mnist_tensors(train=True)
     assert images.shape == (60_000, 1, 28, 28)
     assert images.mean().item() == pytest.approx(data.FASHION_MNIST_MEAN, abs=5e-5)
     assert images.std().item() == pytest.approx(data.FASHION_MNIST_STD, abs=5e-5)

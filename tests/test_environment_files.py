@@ -31,7 +31,11 @@ def test_requirements_pin_the_tested_pair_and_everything_else():
     assert PINS["torch"] == "2.13.0" and PINS["torchvision"] == "0.28.0"
     for package in ["numpy", "matplotlib", "scikit-learn", "jupyterlab", "nbval", "pytest", "tqdm", "pillow"]:
         assert package in PINS, f"{package} is not pinned in requirements.txt"
-    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    lines = [
+        line
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert len(lines) == len(PINS), "every requirement must be pinned with =="
 
 
@@ -41,7 +45,9 @@ def test_environment_files_agree_with_requirements(path):
     conda.pop("python", None)
     found = {**conda, **pip}
     assert found == PINS, f"{path} disagrees with requirements.txt: " + ", ".join(
-        f"{name}: {found.get(name)} vs {PINS.get(name)}" for name in sorted(set(found) | set(PINS)) if found.get(name) != PINS.get(name)
+        f"{name}: {found.get(name)} vs {PINS.get(name)}"
+        for name in sorted(set(found) | set(PINS))
+        if found.get(name) != PINS.get(name)
     )
 
 

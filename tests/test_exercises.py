@@ -33,7 +33,9 @@ def _load_all() -> dict[str, dict[str, Case]]:
 
 ALL_CASES = _load_all()
 PARAMS = [
-    pytest.param(exercise, ALL_CASES.get(exercise.notebook[:2], {}).get(exercise.name), id=f"{exercise.notebook}:{name}")
+    pytest.param(
+        exercise, ALL_CASES.get(exercise.notebook[:2], {}).get(exercise.name), id=f"{exercise.notebook}:{name}"
+    )
     for (_, name), exercise in sorted(Exercise.registry.items())
 ]
 

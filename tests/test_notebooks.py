@@ -60,12 +60,22 @@ def test_student_notebooks_are_generated_from_the_solutions():
 def test_notebook_has_the_course_anatomy(path: Path):
     nb = _read(path)
     title = nb.cells[0].source
-    assert nb.cells[0].cell_type == "markdown" and title.startswith(f"# {path.name[:2]} · "), "title cell: '# NN · Topic'"
-    assert badges_markdown(path.relative_to(ROOT).as_posix()) in title, "the Colab and Binder badges must link to this notebook"
+    assert nb.cells[0].cell_type == "markdown" and title.startswith(f"# {path.name[:2]} · "), (
+        "title cell: '# NN · Topic'"
+    )
+    assert badges_markdown(path.relative_to(ROOT).as_posix()) in title, (
+        "the Colab and Binder badges must link to this notebook"
+    )
     for part in ("**You will learn to**", "**Prerequisites:**", "**Time:**"):
         assert part in title, f"the title cell lacks {part}"
     assert _code_cells(nb)[0].source == SETUP_CELL, "the first code cell must be the course's setup cell"
-    headings = [line for cell in nb.cells if cell.cell_type == "markdown" for line in cell.source.splitlines() if line.startswith("## ")]
+    headings = [
+        line
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("## ")
+    ]
     for heading in ("## Key takeaways", "## Common mistakes", "## Further reading"):
         assert heading in headings, f"missing section {heading!r}"
 
@@ -74,16 +84,22 @@ def test_notebook_has_the_course_anatomy(path: Path):
 def test_outputs_are_clean_and_from_one_top_to_bottom_run(path: Path):
     nb = _read(path)
     counts = [cell.execution_count for cell in _code_cells(nb)]
-    assert counts == list(range(1, len(counts) + 1)), "execution counts are not 1..n: re-run it with python -m tools.run"
+    assert counts == list(range(1, len(counts) + 1)), (
+        "execution counts are not 1..n: re-run it with python -m tools.run"
+    )
     for index, cell in enumerate(_code_cells(nb)):
         on_purpose = "raises-exception" in cell.metadata.get("tags", []) or "# NBVAL_RAISES_EXCEPTION" in cell.source
         for output in cell.outputs:
             if output.output_type == "error":
-                assert on_purpose, f"code cell {index} has a committed error ({output.ename}) not tagged raises-exception"
+                assert on_purpose, (
+                    f"code cell {index} has a committed error ({output.ename}) not tagged raises-exception"
+                )
             assert not re.search(r"(Deprecation|Future)Warning", _text(output)), f"code cell {index} shows a warning"
             assert "Traceback" not in _text(output), f"code cell {index} shows a traceback"
         if on_purpose:
-            assert any(o.output_type == "error" for o in cell.outputs), f"code cell {index} is tagged but raises nothing"
+            assert any(o.output_type == "error" for o in cell.outputs), (
+                f"code cell {index} is tagged but raises nothing"
+            )
 
 
 @pytest.mark.parametrize("path", ALL_PATHS, ids=IDS)
@@ -101,7 +117,9 @@ def test_code_is_device_agnostic_and_ignores_carry_a_reason(path: Path):
 
 
 def _solution_names(nb) -> list[str]:
-    return [m["name"] for cell in _code_cells(nb) for line in cell.source.splitlines() if (m := BEGIN_SOLUTION.match(line))]
+    return [
+        m["name"] for cell in _code_cells(nb) for line in cell.source.splitlines() if (m := BEGIN_SOLUTION.match(line))
+    ]
 
 
 @pytest.mark.parametrize("path", SOLUTION_PATHS, ids=[p.name for p in SOLUTION_PATHS])
@@ -114,7 +132,9 @@ def test_every_exercise_has_a_solution_a_check_and_a_registered_checker(path: Pa
     assert len(names) >= minimum, f"{stem} has {len(names)} exercises; the course asks for at least {minimum}"
     importlib.import_module(f"utils.exercises.nb{stem[:2]}")
     registered = {name for (notebook, name) in Exercise.registry if notebook == stem}
-    assert registered == set(names), f"checks in utils/exercises/nb{stem[:2]}.py {sorted(registered)} vs solutions {names}"
+    assert registered == set(names), (
+        f"checks in utils/exercises/nb{stem[:2]}.py {sorted(registered)} vs solutions {names}"
+    )
     imports = [cell for cell in _code_cells(nb) if f"from utils.exercises import nb{stem[:2]} as ex" in cell.source]
     assert imports, f"the notebook must import its checks as: from utils.exercises import nb{stem[:2]} as ex"
 

@@ -8,9 +8,9 @@ from utils import versions
 
 
 def test_function_solution_becomes_not_implemented():
-    source = "def f(x):\n    \"\"\"Doc.\"\"\"\n    # BEGIN SOLUTION f\n    y = x + 1\n    return y\n    # END SOLUTION\n\nprint('after')"
+    source = 'def f(x):\n    """Doc."""\n    # BEGIN SOLUTION f\n    y = x + 1\n    return y\n    # END SOLUTION\n\nprint(\'after\')'
     assert stub_source(source) == (
-        "def f(x):\n    \"\"\"Doc.\"\"\"\n    # Your code here\n    raise NotImplementedError\n\nprint('after')"
+        'def f(x):\n    """Doc."""\n    # Your code here\n    raise NotImplementedError\n\nprint(\'after\')'
     )
 
 
@@ -55,7 +55,9 @@ def test_read_pins_and_version_report(tmp_path, monkeypatch):
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("# comment\ntorch==2.13.0  # the pair\nnumpy == 2.4.6\nnot-a-pin>=1\n")
     assert versions.read_pins(requirements) == {"torch": "2.13.0", "numpy": "2.4.6"}
-    monkeypatch.setattr(versions, "read_pins", lambda: {"torch": "2.13.0", "numpy": "1.0.0", "surely-not-installed": "1"})
+    monkeypatch.setattr(
+        versions, "read_pins", lambda: {"torch": "2.13.0", "numpy": "1.0.0", "surely-not-installed": "1"}
+    )
     installed = {"torch": "2.13.0+cpu", "numpy": "2.4.6", "surely-not-installed": None}
     monkeypatch.setattr(versions, "installed_version", installed.get)
     assert versions.version_report() == [

@@ -1,19 +1,15 @@
 """The shared training loop learns, stops early, restores the best weights; plots draw what they say."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
-matplotlib.use("agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
-
-from utils import plots  # noqa: E402
-from utils.data import moons_tensors  # noqa: E402
-from utils.seed import set_seed  # noqa: E402
-from utils.training import History, count_parameters, evaluate, fit, predict, train_one_epoch  # noqa: E402
+from utils import plots
+from utils.data import moons_tensors
+from utils.seed import set_seed
+from utils.training import History, count_parameters, evaluate, fit, predict, train_one_epoch
 
 CPU = torch.device("cpu")
 
@@ -34,7 +30,9 @@ def test_fit_learns_the_moons():
     train, val = moons_loaders(generator)
     model = small_mlp()
     _, untrained_accuracy = evaluate(model, val, nn.CrossEntropyLoss(), CPU)
-    history = fit(model, train, val, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), 0.01), 15, CPU, verbose=False)
+    history = fit(
+        model, train, val, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), 0.01), 15, CPU, verbose=False
+    )
     assert history.epochs == 15 and len(history.seconds) == 15
     assert history.val_accuracy[-1] > 0.95 > untrained_accuracy
     assert history.train_loss[-1] < history.train_loss[0] / 3
@@ -47,7 +45,9 @@ def test_fit_is_reproducible_with_the_same_seed():
         generator = set_seed(7)
         train, val = moons_loaders(generator)
         model = small_mlp()
-        history = fit(model, train, val, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1), 3, CPU, verbose=False)
+        history = fit(
+            model, train, val, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1), 3, CPU, verbose=False
+        )
         results.append(history.val_loss)
     assert results[0] == results[1]
 
@@ -117,7 +117,9 @@ def test_plot_history_draws_both_curves():
 
 def test_show_images_captions_and_marks_mistakes():
     images = torch.rand(5, 1, 8, 8)
-    fig = plots.show_images(images, labels=[0, 1, 2, 0, 1], predictions=[0, 2, 2, 0, 1], class_names=["a", "b", "c"], columns=3)
+    fig = plots.show_images(
+        images, labels=[0, 1, 2, 0, 1], predictions=[0, 2, 2, 0, 1], class_names=["a", "b", "c"], columns=3
+    )
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[1] == "pred: c\ntrue: b"
     assert fig.axes[1].title.get_color() == "red" and fig.axes[0].title.get_color() == "black"

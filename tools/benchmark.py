@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         row = benchmark_one(path)
         rows.append(row)
-        print(f"{row['notebook']}: {row['seconds']:.1f} s, {row['peak_mb']} MB, {row['metrics']} {row['problems'] or ''}")
+        print(
+            f"{row['notebook']}: {row['seconds']:.1f} s, {row['peak_mb']} MB, {row['metrics']} {row['problems'] or ''}"
+        )
     total = sum(row["seconds"] for row in rows)
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M"),

@@ -79,7 +79,9 @@ def _stub_for(region: list[str], indent: str, name: str) -> list[str]:
     tree = ast.parse("\n".join(region))
     names: list[str] = []
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         for target in targets:
             for element in target.elts if isinstance(target, ast.Tuple) else [target]:
                 if isinstance(element, ast.Name) and element.id not in names:

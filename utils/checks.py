@@ -114,9 +114,7 @@ def _as_float_array(value: Any, name: str) -> np.ndarray:
         raise Mismatch(f"{name} should be a number or an array of numbers, not {type(value).__name__}") from None
 
 
-def expect_close(
-    value: Any, expected: Any, name: str = "the answer", rtol: float = 1e-4, atol: float = 1e-6
-) -> None:
+def expect_close(value: Any, expected: Any, name: str = "the answer", rtol: float = 1e-4, atol: float = 1e-6) -> None:
     """Check that ``value`` equals ``expected`` up to a tolerance; say by how much it is off."""
     if is_stub(value):
         raise NotAttempted

@@ -188,7 +188,10 @@ def ensure_fashion_mnist(root: Path | None = None, download: bool = True) -> Pat
         name = archive_name.removesuffix(".gz")
         if _idx_problem(raw / name, name.split("-")[0]) is None:
             continue
-        if not any(_extract_verified(source, raw / name) for source in (raw / archive_name, DEBIAN_FASHION_MNIST / archive_name)):
+        if not any(
+            _extract_verified(source, raw / name)
+            for source in (raw / archive_name, DEBIAN_FASHION_MNIST / archive_name)
+        ):
             missing.append(archive_name)
     if missing and download:
         # Remove damaged files first, or torchvision would take them as already downloaded.

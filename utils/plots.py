@@ -120,5 +120,7 @@ def most_confused(matrix: np.ndarray, class_names: Sequence[str], top: int = 3) 
     pairs = []
     for flat_index in order:
         true_index, predicted_index = np.unravel_index(flat_index, matrix.shape)
-        pairs.append((class_names[true_index], class_names[predicted_index], int(off_diagonal[true_index, predicted_index])))
+        pairs.append(
+            (class_names[true_index], class_names[predicted_index], int(off_diagonal[true_index, predicted_index]))
+        )
     return pairs
