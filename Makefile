@@ -39,8 +39,9 @@ data: setup
 	fi
 	$(BIN)/python -m utils.prefetch || echo "Continuing: the notebooks say what is missing and run without it."
 
+# Jupyter refuses to run as root unless told to (containers and fresh cloud machines run as root).
 lab: data
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: data
 	$(BIN)/python -m pytest
