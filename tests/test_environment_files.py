@@ -58,6 +58,9 @@ def test_binder_uses_cpu_only_torch_and_prefetches():
     assert post_build.startswith("#!/bin/bash") and "set -e" in post_build
     assert "python -m utils.prefetch" in post_build and "pip install --no-deps -e ." in post_build
     assert (ROOT / "binder/postBuild").stat().st_mode & 0o111, "postBuild must be executable"
+    start = (ROOT / "binder/start").read_text()
+    assert "export OMP_NUM_THREADS=1" in start and start.rstrip().endswith('exec "$@"')
+    assert (ROOT / "binder/start").stat().st_mode & 0o111, "start must be executable"
 
 
 def test_python_version_is_the_same_everywhere():

@@ -117,9 +117,12 @@ def test_code_is_device_agnostic_and_ignores_carry_a_reason(path: Path):
 
 
 def _solution_names(nb) -> list[str]:
-    return [
-        m["name"] for cell in _code_cells(nb) for line in cell.source.splitlines() if (m := BEGIN_SOLUTION.match(line))
-    ]
+    """The exercise names of the solution regions, one entry per cell (a class may hold several regions)."""
+    names = []
+    for cell in _code_cells(nb):
+        in_cell = [m["name"] for line in cell.source.splitlines() if (m := BEGIN_SOLUTION.match(line))]
+        names.extend(dict.fromkeys(in_cell))
+    return names
 
 
 @pytest.mark.parametrize("path", SOLUTION_PATHS, ids=[p.name for p in SOLUTION_PATHS])
@@ -127,7 +130,7 @@ def test_every_exercise_has_a_solution_a_check_and_a_registered_checker(path: Pa
     nb = _read(path)
     stem = path.stem
     names = _solution_names(nb)
-    assert len(names) == len(set(names)), "two solutions share a name"
+    assert len(names) == len(set(names)), "two cells hold solutions of the same name"
     minimum = 1 if stem.startswith("00") else 3
     assert len(names) >= minimum, f"{stem} has {len(names)} exercises; the course asks for at least {minimum}"
     importlib.import_module(f"utils.exercises.nb{stem[:2]}")
