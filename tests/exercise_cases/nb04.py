@@ -1,0 +1,141 @@
+import torch
+import torch.nn.functional as F
+
+from tests.exercise_cases import Case, not_implemented
+
+
+def _mse_numpy(p, t):
+    return float((((p - t) ** 2).mean()).item())
+
+
+def _bce_softplus(z, y):
+    return (F.softplus(z) - y * z).mean()
+
+
+def _bce_explicit(z, y):
+    # max(z, 0) - z y + log(1 + exp(-|z|)): the textbook stable form
+    return (z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()
+
+
+def _bce_naive(z, y):
+    p = torch.sigmoid(z)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+
+
+def _bce_clamped(z, y):
+    p = torch.sigmoid(z)
+    return -(y * torch.log(p).clamp(min=-100) + (1 - y) * torch.log(1 - p).clamp(min=-100)).mean()
+
+
+def _ce_logsumexp(z, t):
+    return (torch.logsumexp(z, dim=1) - z.gather(1, t.unsqueeze(1)).squeeze(1)).mean()
+
+
+def _ce_one_hot(z, t):
+    return -(F.one_hot(t, z.shape[1]) * F.log_softmax(z, dim=1)).sum(dim=1).mean()
+
+
+def _ce_naive(z, t):
+    p = z.exp() / z.exp().sum(dim=1, keepdim=True)
+    return -p[torch.arange(len(t)), t].log().mean()
+
+
+def _ce_softmax_log(z, t):
+    return -torch.softmax(z, dim=1).log()[torch.arange(len(t)), t].mean()
+
+
+def _momentum_torch_style(p, g, v, lr, momentum):
+    v = momentum * v + g
+    return p - lr * v, v
+
+
+def _momentum_lr_in_velocity(p, g, v, lr, momentum):
+    # The other common convention: with a constant learning rate it takes the same steps.
+    v = momentum * v + lr * g
+    return p - v, v
+
+
+def _momentum_in_place(p, g, v, lr, momentum):
+    v.mul_(momentum).add_(g)
+    p.sub_(lr * v)
+    return p, v
+
+
+CASES = {
+    "mse": Case(
+        correct=[
+            lambda p, t: ((p - t) ** 2).mean(),
+            lambda p, t: F.mse_loss(p, t),
+            lambda p, t: (p - t).pow(2).sum() / p.numel(),
+            lambda p, t: torch.mean(torch.square(t - p)),
+        ],
+        wrong=[
+            (lambda p, t: ((p - t) ** 2).sum(), "times too large"),
+            (lambda p, t: ((p - t) ** 2).mean().sqrt(), "square root"),
+            (lambda p, t: (p - t).abs().mean(), "mean absolute error"),
+            (lambda p, t: (p - t).mean(), "square each difference"),
+            (lambda p, t: (p - t) ** 2, "one loss per element"),
+            (_mse_numpy, "Python float"),
+            (lambda p, t: ((p.detach() - t) ** 2).mean(), "not connected"),
+            (lambda p, t: ((p - t) ** 2).mean(dim=0), "shape (3,)"),
+            (lambda p, t: t.sub_(p.detach()).pow(2).mean(), "in place"),
+            (lambda p, t: ((p - t) ** 2).mean() + 0.1, "expected"),
+            (lambda p, t: undefined_name, "NameError"),  # noqa: F821
+        ],
+        stub=not_implemented,
+    ),
+    "bce_with_logits": Case(
+        correct=[
+            lambda z, y: -(y * F.logsigmoid(z) + (1 - y) * F.logsigmoid(-z)).mean(),
+            _bce_softplus,
+            _bce_explicit,
+            lambda z, y: F.binary_cross_entropy_with_logits(z, y),
+        ],
+        wrong=[
+            (_bce_naive, "rounds to 1.0"),
+            (_bce_clamped, "for logits of ±100"),
+            (lambda z, y: (y * F.logsigmoid(z) + (1 - y) * F.logsigmoid(-z)).mean(), "minus sign"),
+            (lambda z, y: -(y * F.logsigmoid(z) + (1 - y) * F.logsigmoid(-z)).sum(), "times too large"),
+            (lambda z, y: -((1 - y) * F.logsigmoid(z) + y * F.logsigmoid(-z)).mean(), "swapped"),
+            (lambda z, y: -(y * F.logsigmoid(-z) + (1 - y) * F.logsigmoid(z)).mean(), "swapped"),
+            (lambda z, y: -(y * F.logsigmoid(z) + (1 - y) * F.logsigmoid(-z)), "one loss per element"),
+            (lambda z, y: -(y * F.logsigmoid(z)).mean(), "expected"),
+        ],
+        stub=not_implemented,
+    ),
+    "cross_entropy": Case(
+        correct=[
+            lambda z, t: -F.log_softmax(z, dim=1)[torch.arange(len(t)), t].mean(),
+            _ce_logsumexp,
+            _ce_one_hot,
+            lambda z, t: F.nll_loss(F.log_softmax(z, dim=1), t),
+        ],
+        wrong=[
+            (lambda z, t: -F.log_softmax(z, dim=1)[:, t].mean(), "(6, 6) table"),
+            (lambda z, t: -F.log_softmax(z, dim=1)[torch.arange(len(t)), t].sum(), "times too large"),
+            (lambda z, t: F.log_softmax(z, dim=1)[torch.arange(len(t)), t].mean(), "negative"),
+            (lambda z, t: -F.log_softmax(z, dim=1).mean(), "every class"),
+            (lambda z, t: -torch.softmax(z, dim=1)[torch.arange(len(t)), t].mean(), "negative"),
+            (lambda z, t: 1 - torch.softmax(z, dim=1)[torch.arange(len(t)), t].mean(), "expected"),
+            (_ce_naive, "gives nan"),
+            (_ce_softmax_log, "gives inf"),
+            (lambda z, t: -F.log_softmax(z, dim=0)[torch.arange(len(t)), t].mean(), "expected"),
+            (lambda z, t: -F.log_softmax(z, dim=1)[torch.arange(len(t)), t], "one loss per element"),
+        ],
+        stub=not_implemented,
+    ),
+    "momentum_step": Case(
+        correct=[_momentum_torch_style, _momentum_lr_in_velocity, _momentum_in_place],
+        wrong=[
+            (lambda p, g, v, lr, m: (p - lr * g, m * v + g), "plain SGD"),
+            (lambda p, g, v, lr, m: (p - lr * (m * v + (1 - m) * g), m * v + (1 - m) * g), "an average"),
+            (lambda p, g, v, lr, m: (p - lr * v, m * v + g), "old velocity"),
+            (lambda p, g, v, lr, m: (p + lr * (m * v + g), m * v + g), "uphill"),
+            (lambda p, g, v, lr, m: (m * v + g, p - lr * (m * v + g)), "differ"),
+            (lambda p, g, v, lr, m: p - lr * (m * v + g), "should return a pair"),
+            (lambda p, g, v, lr, m: (p - 2 * lr * (m * v + g), m * v + g), "differ from torch.optim.SGD"),
+            (lambda p, g, v, lr, m: (float(p.sum()), v), "new parameter"),
+        ],
+        stub=not_implemented,
+    ),
+}

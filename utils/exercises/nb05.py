@@ -1,0 +1,271 @@
+"""Exercise checks for notebook 05 (Dataset and DataLoader).
+
+Every check builds its own small data from a private ``torch.Generator``, so running a check
+never changes the random numbers the notebook draws afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from utils.checks import Exercise, Mismatch, call, expect, expect_close, expect_tensor
+
+NOTEBOOK = "05_datasets_and_dataloaders"
+
+
+# --------------------------------------------------------------------------- Exercise 1: sliding_windows
+
+
+def _check_windows(dataset_class, series: torch.Tensor, window: int) -> None:
+    dataset = call(dataset_class, series, window)
+    length = call(len, dataset)
+    expected_length = len(series) - window
+    if length == expected_length + 1:
+        raise Mismatch(
+            f"len(...) is {length} for {len(series)} values and window={window}, one too many: the last window "
+            f"needs a value after it as its target, so there are {len(series)} - {window} = {expected_length}"
+        )
+    expect(
+        length == expected_length,
+        f"len(...) is {length} for {len(series)} values and window={window}, expected {expected_length}",
+    )
+    for index in range(expected_length):
+        item = call(dataset.__getitem__, index)
+        expect(
+            isinstance(item, (tuple, list)) and len(item) == 2,
+            f"item {index} should be a pair (window, target), not {type(item).__name__}",
+        )
+        inputs, target = item
+        inputs = expect_tensor(inputs, name=f"the window of item {index}")
+        expected_inputs = series[index : index + window]
+        if tuple(inputs.shape) != tuple(expected_inputs.shape):
+            if len(inputs) == window + 1:
+                raise Mismatch(f"the window of item {index} has {window + 1} values: it includes the target")
+            raise Mismatch(
+                f"the window of item {index} has shape {tuple(inputs.shape)}, expected {tuple(expected_inputs.shape)}"
+            )
+        expect_close(inputs, expected_inputs, name=f"the window of item {index}")
+        last_of_window = series[index + window - 1]
+        if torch.is_tensor(target) and target.shape == last_of_window.shape and torch.equal(target, last_of_window):
+            raise Mismatch(
+                f"the target of item {index} is the window's last value; it should be the value right after the window"
+            )
+        expect_close(target, series[index + window], name=f"the target of item {index}")
+
+
+def _check_sliding_windows(dataset_class) -> str:
+    _check_windows(dataset_class, 1.5 * torch.arange(10.0), 3)
+    _check_windows(dataset_class, torch.arange(6.0) ** 2, 5)
+    _check_windows(dataset_class, torch.arange(14.0).reshape(7, 2), 2)  # two values per time step
+    return "Every window and target is right, and len counts exactly the windows that have a target."
+
+
+sliding_windows = Exercise(
+    NOTEBOOK,
+    "sliding_windows",
+    _check_sliding_windows,
+    hint="Window i starts at i and ends just before i + window; its target is series[i + window]. The last window "
+    "whose target exists starts at len(series) - window - 1, so there are len(series) - window items.",
+)
+
+
+# --------------------------------------------------------------------------- Exercise 2: mean_and_std
+
+
+def _loader() -> tuple[DataLoader, torch.Tensor]:
+    """101 images of 8x8 whose brightness grows with the index, in batches of 10 (the last holds 1)."""
+    generator = torch.Generator().manual_seed(5)
+    scale = torch.linspace(0.2, 1.0, 101).view(101, 1, 1, 1)
+    images = torch.rand(101, 1, 8, 8, generator=generator) * scale
+    return DataLoader(TensorDataset(images, torch.zeros(101, dtype=torch.int64)), batch_size=10), images
+
+
+def _as_number(value, name: str) -> float:
+    if isinstance(value, torch.Tensor):
+        expect(value.numel() == 1, f"{name} should be one number, not a tensor of shape {tuple(value.shape)}")
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise Mismatch(f"{name} should be a number, not {type(value).__name__}") from None
+
+
+def _check_mean_and_std(mean_and_std) -> str:
+    loader, images = _loader()
+    result = call(mean_and_std, loader)
+    expect(
+        isinstance(result, (tuple, list)) and len(result) == 2,
+        f"mean_and_std(loader) should return a pair (mean, std), not {type(result).__name__}",
+    )
+    mean, std = (_as_number(value, name) for value, name in zip(result, ("the mean", "the std")))
+    expected_mean, expected_std = images.double().mean().item(), images.double().std().item()
+    batch_means = [batch.double().mean().item() for batch, _ in loader]
+    batch_stds = [batch.double().std().item() for batch, _ in loader]
+
+    def near(value: float, target: float) -> bool:
+        return math.isclose(value, target, rel_tol=1e-3)
+
+    if near(mean, expected_std) and near(std, expected_mean):
+        raise Mismatch("the two numbers are swapped: return (mean, std)")
+    if near(mean, sum(batch_means) / len(batch_means)):
+        raise Mismatch(
+            f"the mean is {mean:.4f}, the average of the per-batch means, expected {expected_mean:.4f}: the last batch "
+            "has 1 image, not 10, but counts as much. Sum all pixels and divide by how many there are"
+        )
+    expect_close(mean, expected_mean, name="the mean", rtol=1e-3)
+    if near(std, expected_std**2):
+        raise Mismatch(f"the std is {std:.4f}, which is the variance: take its square root")
+    if near(std, sum(batch_stds) / len(batch_stds)):
+        raise Mismatch(
+            f"the std is {std:.4f}, the average of the per-batch stds, expected {expected_std:.4f}: it misses how much "
+            "the batches differ from each other. Keep the sum of squares over all pixels"
+        )
+    expect_close(std, expected_std, name="the std", rtol=1e-3)
+    return "It matches the mean and std of all pixels of a test loader whose last batch is smaller than the others."
+
+
+mean_and_std = Exercise(
+    NOTEBOOK,
+    "mean_and_std",
+    _check_mean_and_std,
+    hint="Before the loop: count, total, total_of_squares = 0, 0.0, 0.0. For each batch of images: count += "
+    "images.numel(); total += images.sum().item(); total_of_squares += (images ** 2).sum().item(). After the "
+    "loop: mean = total / count and std = (total_of_squares / count - mean ** 2) ** 0.5.",
+)
+
+
+# --------------------------------------------------------------------------- Exercise 3: pad_collate
+
+_SEQUENCES = [torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10, 11, 12]), torch.tensor([4]), torch.tensor([3, 2])]
+_LABELS = [0, 2, 1, 2]
+
+
+def _check_batch(result, sequences: list[torch.Tensor], labels: list[int], where: str) -> None:
+    expect(
+        isinstance(result, (tuple, list)) and len(result) == 3,
+        f"{where} should return three things, (padded, lengths, labels), not "
+        + (f"{len(result)} of them" if isinstance(result, (tuple, list)) else type(result).__name__),
+    )
+    padded, lengths, batch_labels = result
+    longest, size = max(len(s) for s in sequences), len(sequences)
+    padded = expect_tensor(padded, name=f"padded (from {where})")
+    if tuple(padded.shape) == (longest, size) and longest != size:
+        raise Mismatch(
+            f"padded has shape {(longest, size)}, (longest length, batch size): pass batch_first=True to pad_sequence"
+        )
+    expect_tensor(padded, shape=(size, longest), name=f"padded (from {where})")
+    expected = torch.zeros(size, longest, dtype=padded.dtype)
+    for row, sequence in enumerate(sequences):
+        expected[row, : len(sequence)] = sequence
+    for row, sequence in enumerate(sequences):
+        expect(
+            torch.equal(padded[row, : len(sequence)], sequence.to(padded.dtype)),
+            f"row {row} of padded should start with its sequence {sequence.tolist()}, but is {padded[row].tolist()}",
+        )
+    expect(torch.equal(padded, expected), f"pad with 0: padded is {padded.tolist()}, expected {expected.tolist()}")
+    expect(
+        isinstance(lengths, torch.Tensor),
+        f"lengths should be a tensor (torch.tensor([...])), not {type(lengths).__name__}",
+    )
+    if lengths.tolist() == [longest] * size != [len(s) for s in sequences]:
+        raise Mismatch("lengths are all the padded length: keep each sequence's length from before padding")
+    expect_tensor(lengths, shape=(size,), dtype=torch.int64, name="lengths")
+    true_lengths = [len(s) for s in sequences]
+    expect(lengths.tolist() == true_lengths, f"lengths is {lengths.tolist()}, expected {true_lengths}")
+    expect(
+        isinstance(batch_labels, torch.Tensor),
+        f"labels should be a tensor (torch.tensor(labels)), not {type(batch_labels).__name__}",
+    )
+    expect_tensor(batch_labels, shape=(size,), dtype=torch.int64, name="labels")
+    expect(batch_labels.tolist() == labels, f"labels is {batch_labels.tolist()}, expected {labels}")
+
+
+def _check_pad_collate(pad_collate) -> str:
+    batch = [(sequence.clone(), label) for sequence, label in zip(_SEQUENCES, _LABELS)]
+    _check_batch(call(pad_collate, batch), _SEQUENCES, _LABELS, "pad_collate(batch)")
+    # The same through a DataLoader; any object with __len__ and __getitem__ is a dataset, even a list.
+    loader = DataLoader(list(zip(_SEQUENCES, _LABELS)), batch_size=3, collate_fn=pad_collate)
+    batches = call(list, loader)
+    expect(len(batches) == 2, f"a DataLoader over 4 items in batches of 3 should give 2 batches, not {len(batches)}")
+    _check_batch(batches[1], _SEQUENCES[3:], _LABELS[3:], "pad_collate, for a batch of one item")
+    return "It pads, keeps the lengths, and works as a DataLoader's collate_fn."
+
+
+pad_collate = Exercise(
+    NOTEBOOK,
+    "pad_collate",
+    _check_pad_collate,
+    hint="sequences, labels = zip(*batch) separates the pairs. Then pad_sequence(sequences, batch_first=True, "
+    "padding_value=0), torch.tensor([len(s) for s in sequences]) and torch.tensor(labels).",
+)
+
+
+# --------------------------------------------------------------------------- Exercise 4: sqrt_sample_weights
+
+_COUNTS = [100, 25, 4, 1, 16]
+
+
+def _labels() -> torch.Tensor:
+    labels = torch.cat([torch.full((count,), label) for label, count in enumerate(_COUNTS)])
+    return labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(5))]
+
+
+def _shares(weights: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    per_class = torch.zeros(len(_COUNTS), dtype=torch.float64).index_add_(0, labels, weights.double())
+    return per_class / per_class.sum()
+
+
+def _check_sqrt_sample_weights(sqrt_sample_weights) -> str:
+    labels = _labels()
+    weights = call(sqrt_sample_weights, labels.clone())
+    if isinstance(weights, torch.Tensor) and tuple(weights.shape) == (len(_COUNTS),):
+        raise Mismatch(
+            f"the weights have shape {tuple(weights.shape)}, one per class; the sampler needs one per item, "
+            f"shape ({len(labels)},): look each item's class up with [labels]"
+        )
+    weights = expect_tensor(weights, shape=(len(labels),), name="the weights")
+    expect(bool(torch.isfinite(weights).all()), "some weights are not finite (inf or nan)")
+    expect(bool((weights >= 0).all()) and weights.sum() > 0, "weights must be positive")
+    counts = torch.tensor(_COUNTS, dtype=torch.float64)
+    shares = _shares(weights, labels)
+    wanted = counts.sqrt() / counts.sqrt().sum()
+    if torch.allclose(shares, wanted, rtol=1e-4):
+        return "Class shares " + ", ".join(f"{share:.0%}" for share in wanted.tolist()) + f" for sizes {_COUNTS}."
+    faster = "growing faster than the class sizes: each item's weight should shrink as its class grows, like 1/sqrt(n)"
+    described = [
+        (
+            "equal for every class: that is full rebalancing (weights 1/n); here the shares should grow like sqrt(n)",
+            torch.full((len(_COUNTS),), 1 / len(_COUNTS), dtype=torch.float64),
+        ),
+        (
+            "proportional to the class sizes, as without a sampler: "
+            "each item's weight should shrink as its class grows",
+            counts / counts.sum(),
+        ),
+        (faster, counts**1.5 / (counts**1.5).sum()),
+        (faster, counts**2 / (counts**2).sum()),
+    ]
+    for message, shares_of_mistake in described:
+        if torch.allclose(shares, shares_of_mistake, rtol=1e-4):
+            raise Mismatch(f"with these weights the class shares are {message}")
+    raise Mismatch(
+        "with these weights the classes of sizes "
+        + str(_COUNTS)
+        + " get the shares "
+        + ", ".join(f"{share:.1%}" for share in shares.tolist())
+        + "; expected "
+        + ", ".join(f"{share:.1%}" for share in wanted.tolist())
+    )
+
+
+sqrt_sample_weights = Exercise(
+    NOTEBOOK,
+    "sqrt_sample_weights",
+    _check_sqrt_sample_weights,
+    hint="A class with n items whose items each weigh w gets a share proportional to n * w. For n * w to be sqrt(n), "
+    "each item needs w = 1 / sqrt(n). torch.bincount(labels) gives every class's n; index it with [labels] to get "
+    "each item's n.",
+)
