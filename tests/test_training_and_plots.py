@@ -1,6 +1,7 @@
 """The shared training loop learns, stops early, restores the best weights; plots draw what they say."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -125,6 +126,28 @@ def test_show_images_captions_and_marks_mistakes():
     assert fig.axes[1].title.get_color() == "red" and fig.axes[0].title.get_color() == "black"
     assert titles[5] == ""  # the unused sixth cell stays empty
     plt.close(fig)
+
+
+def test_show_images_layouts():
+    grey_tensor = torch.rand(1, 3, 3)  # a 3x3 single-channel kernel, channels first
+    colour_array = np.zeros((4, 5, 3))  # an RGB photo, channels last
+    fig = plots.show_images([grey_tensor, colour_array, torch.rand(3, 4, 5)], columns=3)
+    shapes = [ax.images[0].get_array().shape for ax in fig.axes]
+    assert shapes == [(3, 3), (4, 5, 3), (4, 5, 3)]
+    plt.close(fig)
+
+
+def test_progress_bar_is_quiet_when_disabled(monkeypatch, capsys):
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    generator = set_seed(0)
+    train, _ = moons_loaders(generator)
+    model = small_mlp()
+    train_one_epoch(model, train, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1), CPU)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+    monkeypatch.delenv("TQDM_DISABLE")
+    train_one_epoch(model, train, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1), CPU)
+    assert "train" in capsys.readouterr().err  # the bar, labelled with its description
 
 
 def test_confusion_matrix_and_most_confused():

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
 from utils.training import History
@@ -29,6 +30,7 @@ def plot_history(history: History, title: str = "Training history") -> Figure:
     acc_ax.plot(epochs, [100 * a for a in history.val_accuracy], "o-", label="validation")
     acc_ax.set(title="Accuracy", xlabel="epoch", ylabel="accuracy (%)")
     for ax in (loss_ax, acc_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
         ax.grid(alpha=0.3)
         if history.best_epoch is not None and history.best_epoch != history.epochs:
@@ -39,10 +41,17 @@ def plot_history(history: History, title: str = "Training history") -> Figure:
 
 
 def _to_displayable(image: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Turn a CxHxW or HxW tensor, or an HxWxC array, into something ``imshow`` draws."""
-    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
-    if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[-1] not in (1, 3):
-        array = np.moveaxis(array, 0, -1)
+    """Turn an image into something ``imshow`` draws.
+
+    Tensors follow PyTorch's channels-first layout (CxHxW), NumPy arrays the image libraries'
+    channels-last layout (HxWxC); 2-D inputs are single-channel either way.
+    """
+    if isinstance(image, torch.Tensor):
+        array = image.detach().cpu().numpy()
+        if array.ndim == 3:
+            array = np.moveaxis(array, 0, -1)
+    else:
+        array = np.asarray(image)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
     return array
@@ -63,7 +72,8 @@ def show_images(
     """
     count = len(images)
     rows = max(1, int(np.ceil(count / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.7 * rows + (0.4 if title else 0)))
+    row_height = 2.1 if predictions is not None else 1.7  # two-line captions need more room
+    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, row_height * rows + (0.4 if title else 0)))
     axes = np.atleast_1d(axes).ravel()
 
     def name(index: int) -> str:

@@ -8,6 +8,7 @@ step, no callbacks or hooks to learn.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -51,7 +52,9 @@ def train_one_epoch(
     """
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    for inputs, targets in tqdm(loader, desc=description, leave=False):
+    # tqdm's notebook bar does not read TQDM_DISABLE itself; the tools and tests set it.
+    quiet = os.environ.get("TQDM_DISABLE", "") not in ("", "0")
+    for inputs, targets in tqdm(loader, desc=description, leave=False, disable=quiet):
         inputs, targets = inputs.to(device), targets.to(device)
         optimizer.zero_grad()
         logits = model(inputs)

@@ -1,0 +1,235 @@
+import numpy as np
+import torch
+from torch import nn
+
+from tests.exercise_cases import Case, not_implemented
+from utils.training import count_parameters
+
+# --------------------------------------------------------------------------- dropout answers
+
+
+def _dropout(x, p, training=True):
+    if not training:
+        return x
+    mask = torch.rand_like(x) >= p
+    return x * mask / (1 - p)
+
+
+def _dropout_bernoulli(x, p, training=True):
+    if not training or p == 0:
+        return x.clone()
+    return x * torch.bernoulli(torch.full_like(x, 1 - p)) / (1 - p)
+
+
+def _dropout_where(x, p, training=True):
+    if not training:
+        return x
+    return torch.where(torch.rand(x.shape) < p, torch.zeros_like(x), x / (1 - p))
+
+
+def _dropout_unscaled(x, p, training=True):
+    return x * (torch.rand_like(x) >= p) if training else x
+
+
+def _dropout_times_keep(x, p, training=True):
+    return x * (torch.rand_like(x) >= p) * (1 - p) if training else x
+
+
+def _dropout_keep_probability(x, p, training=True):
+    return x * (torch.rand_like(x) < p) / (1 - p) if training else x
+
+
+def _dropout_always(x, p, training=True):
+    return x * (torch.rand_like(x) >= p) / (1 - p)
+
+
+def _dropout_in_place(x, p, training=True):
+    if training:
+        x.mul_(torch.rand_like(x) >= p).div_(1 - p)
+    return x
+
+
+def _dropout_fixed_mask(x, p, training=True):
+    if not training:
+        return x
+    generator = torch.Generator().manual_seed(0)
+    return x * (torch.rand(x.shape, generator=generator) >= p) / (1 - p)
+
+
+# --------------------------------------------------------------------------- stopping_epoch answers
+
+
+def _stopping(val_losses, patience):
+    best, best_epoch, waited = float("inf"), 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best:
+            best, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return epoch, best_epoch
+    return len(val_losses), best_epoch
+
+
+def _stopping_argmin(val_losses, patience):
+    # Another correct way: the best epoch so far is where the running minimum was first reached.
+    for epoch in range(1, len(val_losses) + 1):
+        seen = val_losses[:epoch]
+        best_epoch = int(np.argmin(seen)) + 1
+        if epoch - best_epoch >= patience:
+            return [epoch, best_epoch]
+    return [len(val_losses), int(np.argmin(val_losses)) + 1]
+
+
+def _stopping_zero_based(val_losses, patience):
+    stop, best = _stopping(val_losses, patience)
+    return stop - 1, best - 1
+
+
+def _stopping_ties_improve(val_losses, patience):
+    best, best_epoch, waited = float("inf"), 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss <= best:
+            best, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return epoch, best_epoch
+    return len(val_losses), best_epoch
+
+
+def _stopping_late(val_losses, patience):
+    best, best_epoch, waited = float("inf"), 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best:
+            best, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited > patience:
+                return epoch, best_epoch
+    return len(val_losses), best_epoch
+
+
+def _stopping_no_reset(val_losses, patience):
+    best, best_epoch, waited = float("inf"), 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best:
+            best, best_epoch = loss, epoch
+        elif epoch > 1:
+            waited += 1
+            if waited >= patience:
+                return epoch, best_epoch
+    return len(val_losses), best_epoch
+
+
+# --------------------------------------------------------------------------- evaluate_by_hand answers
+
+
+@torch.no_grad()
+def _evaluate(model, loader, loss_fn, device):
+    model.eval()
+    total, correct, seen = 0.0, 0, 0
+    for inputs, targets in loader:
+        inputs, targets = inputs.to(device), targets.to(device)
+        logits = model(inputs)
+        total += loss_fn(logits, targets).item() * len(targets)
+        correct += (logits.argmax(dim=1) == targets).sum().item()
+        seen += len(targets)
+    return total / seen, correct / seen
+
+
+def _evaluate_tensors(model, loader, loss_fn, device):
+    # Returns 0-d tensors computed without gradients: also fine.
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat([model(x.to(device)) for x, _ in loader])
+        targets = torch.cat([y.to(device) for _, y in loader])
+        return loss_fn(logits, targets), (logits.argmax(1) == targets).float().mean()
+
+
+def _evaluate_train_mode(model, loader, loss_fn, device):
+    with torch.no_grad():
+        losses, correct, seen = 0.0, 0, 0
+        for x, y in loader:
+            logits = model(x)
+            losses += loss_fn(logits, y).item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+    return losses / seen, correct / seen
+
+
+def _evaluate_mean_of_batches(model, loader, loss_fn, device):
+    model.eval()
+    with torch.no_grad():
+        losses = [loss_fn(model(x), y).item() for x, y in loader]
+        correct = sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+    return sum(losses) / len(losses), correct / len(loader.dataset)
+
+
+def _evaluate_percent(model, loader, loss_fn, device):
+    loss, accuracy = _evaluate(model, loader, loss_fn, device)
+    return loss, 100 * accuracy
+
+
+def _evaluate_with_grad(model, loader, loss_fn, device):
+    model.eval()
+    x, y = loader.dataset.tensors
+    logits = model(x)
+    return loss_fn(logits, y), (logits.argmax(1) == y).float().mean()
+
+
+def _evaluate_one_number(model, loader, loss_fn, device):
+    return _evaluate(model, loader, loss_fn, device)[1]
+
+
+_MLP = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+
+CASES = {
+    "n_parameters": Case(
+        correct=[109_386, count_parameters(_MLP), torch.tensor(109_386), np.int64(109_386), 109_386.0],
+        wrong=[
+            (784 * 128 + 128 * 64 + 64 * 10, "weights only"),
+            (784 * 128 + 128 * 64 + 64 * 10 + 128 + 64, "10 biases of the output layer"),
+            (784 + 128 + 64 + 10, "counts units"),
+            (109_000, "expected 109,386"),
+            ("109386", "whole number"),
+            (109_386.5, "whole number"),
+        ],
+    ),
+    "dropout": Case(
+        correct=[_dropout, _dropout_bernoulli, _dropout_where],
+        wrong=[
+            (_dropout_unscaled, "scale them by 1 / (1 - p)"),
+            (_dropout_times_keep, "divide by (1 - p) instead"),
+            (_dropout_keep_probability, "probability of DROPPING"),
+            (_dropout_always, "training=False"),
+            (_dropout_in_place, "in place"),
+            (_dropout_fixed_mask, "fresh random mask"),
+            (lambda x, p, training=True: x, "zeroed 0.0%"),
+            (lambda x, p, training=True: x.tolist(), "should return a tensor"),
+        ],
+        stub=not_implemented,
+    ),
+    "stopping_epoch": Case(
+        correct=[_stopping, _stopping_argmin],
+        wrong=[
+            (_stopping_zero_based, "count epochs from 1"),
+            (_stopping_ties_improve, "not an improvement"),
+            (_stopping_late, "stopped_at is 8, expected 6"),
+            (_stopping_no_reset, "one epoch early"),
+            (lambda losses, patience: len(losses), "two numbers"),
+        ],
+        stub=not_implemented,
+    ),
+    "evaluate_by_hand": Case(
+        correct=[_evaluate, _evaluate_tensors],
+        wrong=[
+            (_evaluate_train_mode, "model.eval()"),
+            (_evaluate_mean_of_batches, "averaged the batch losses"),
+            (_evaluate_percent, "not a percentage"),
+            (_evaluate_with_grad, "requires grad"),
+            (_evaluate_one_number, "two numbers"),
+        ],
+        stub=not_implemented,
+    ),
+}
