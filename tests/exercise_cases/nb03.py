@@ -150,12 +150,24 @@ CASES = {
         correct=[
             Args((ONE_ONE, torch.tensor([-0.5, -1.5]), torch.tensor([[1.0, -1.0]]), torch.tensor([-0.5]))),
             Args(([[1, 1], [-1, -1]], [-0.5, 1.5], [[1, 1]], [-1.5])),  # OR and NAND, combined by AND
-            Args((torch.tensor([[2.0, -2.0], [-2.0, 2.0], [0.0, 0.0]]), torch.tensor([-1.0, -1.0, -1.0]),
-                  torch.tensor([1.0, 1.0, 0.0]), torch.tensor(-0.5))),  # three hidden neurons, flat W2
+            Args(
+                (
+                    torch.tensor([[2.0, -2.0], [-2.0, 2.0], [0.0, 0.0]]),
+                    torch.tensor([-1.0, -1.0, -1.0]),
+                    torch.tensor([1.0, 1.0, 0.0]),
+                    torch.tensor(-0.5),
+                )
+            ),  # three hidden neurons, flat W2
         ],
         wrong=[
-            (Args((ONE_ONE, torch.tensor([-0.5, -1.5]), torch.tensor([[1.0, 0.0]]), torch.tensor([-0.5]))), "computes OR"),
-            (Args((ONE_ONE, torch.tensor([-0.5, -1.5]), torch.tensor([[0.0, 1.0]]), torch.tensor([-0.5]))), "computes AND"),
+            (
+                Args((ONE_ONE, torch.tensor([-0.5, -1.5]), torch.tensor([[1.0, 0.0]]), torch.tensor([-0.5]))),
+                "computes OR",
+            ),
+            (
+                Args((ONE_ONE, torch.tensor([-0.5, -1.5]), torch.tensor([[0.0, 1.0]]), torch.tensor([-0.5]))),
+                "computes AND",
+            ),
             (Args((ONE_ONE, torch.tensor([-0.5, -1.5]), torch.tensor([[-1.0, 1.0]]), torch.tensor([-0.5]))), "gives 0"),
             (Args((torch.ones(2, 3), torch.zeros(2), torch.ones(1, 2), torch.zeros(1))), "expected (hidden, 2)"),
             (Args((ONE_ONE, torch.zeros(3), torch.ones(1, 2), torch.zeros(1))), "one bias per hidden neuron"),

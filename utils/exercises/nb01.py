@@ -97,7 +97,9 @@ def _check_pairwise(pairwise_sq_distances) -> str:
     result = expect_tensor(result, name="pairwise_sq_distances(a, b)")
     shape = tuple(result.shape)
     if shape == (3, 5):
-        raise Mismatch("the result has shape (3, 5), the transpose of what is asked: rows for a's points, columns for b's")
+        raise Mismatch(
+            "the result has shape (3, 5), the transpose of what is asked: rows for a's points, columns for b's"
+        )
     expect(
         shape == (5, 3),
         f"for a of shape (5, 2) and b of shape (3, 2) the result has shape {shape}, expected (5, 3): "
@@ -184,7 +186,9 @@ def _check_move_to(move_to) -> str:
             _compare(batch, _batch(), torch.device("cpu"), "batch")
         except Mismatch as error:
             raise Mismatch(f"move_to changed its input ({error}); build new containers instead") from None
-    expect(call(move_to, "text", torch.device("meta")) == "text", "move_to('text', device) should return 'text' unchanged")
+    expect(
+        call(move_to, "text", torch.device("meta")) == "text", "move_to('text', device) should return 'text' unchanged"
+    )
     return "Every tensor moved, at every depth, and nothing else changed."
 
 

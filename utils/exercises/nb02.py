@@ -133,7 +133,9 @@ def _as_vector(result, name: str) -> torch.Tensor:
         except (TypeError, ValueError):
             raise Mismatch(f"{name} should hold three numbers") from None
     result = expect_tensor(result, name=name)
-    expect(tuple(result.shape) == (3,), f"{name} has shape {tuple(result.shape)}, expected (3,): one number per parameter")
+    expect(
+        tuple(result.shape) == (3,), f"{name} has shape {tuple(result.shape)}, expected (3,): one number per parameter"
+    )
     return result.detach().double()
 
 
@@ -148,7 +150,9 @@ def _check_quadratic_gradients(quadratic_gradients) -> str:
         if close(expected / n):
             raise Mismatch(f"the gradients are {n} times too small: the loss is a sum over the points, not a mean")
         if close(-expected):
-            raise Mismatch("the gradients have the wrong sign: the error is prediction minus target, p0 x^2 + p1 x + p2 - y")
+            raise Mismatch(
+                "the gradients have the wrong sign: the error is prediction minus target, p0 x^2 + p1 x + p2 - y"
+            )
         if close(expected.flip(0)):
             raise Mismatch("the gradients are in reverse order: return [dL/dp0, dL/dp1, dL/dp2]")
         expect_close(result, expected, name=f"the gradient for {n} points", rtol=1e-4, atol=1e-6)

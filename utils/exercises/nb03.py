@@ -85,7 +85,9 @@ def _check_residual_block(residual_block_class) -> str:
             x = torch.randn(5, dim)
             with torch.no_grad():
                 out = call(block, x)
-                out = expect_tensor(out, shape=(5, dim), name=f"ResidualBlock({dim}) applied to a batch of shape (5, {dim})")
+                out = expect_tensor(
+                    out, shape=(5, dim), name=f"ResidualBlock({dim}) applied to a batch of shape (5, {dim})"
+                )
                 inner = block.second(torch.relu(block.first(x)))
                 if torch.allclose(out, inner, atol=1e-6):
                     raise Mismatch("the output is second(relu(first(x))): add the input x to it (the skip connection)")
@@ -140,7 +142,11 @@ def _check_xor_weights(W1, b1, W2, b2) -> str:  # noqa: N803 (the names of the e
         raise Mismatch("the network computes OR: (1, 1) must give 0. Subtract what an AND neuron detects")
     if outputs == [0, 0, 0, 1]:
         raise Mismatch("the network computes AND; XOR is 1 when exactly one input is 1")
-    wrong = [f"{tuple(int(v) for v in point)} gives {got}" for point, got, want in zip(inputs, outputs, targets) if got != want]
+    wrong = [
+        f"{tuple(int(v) for v in point)} gives {got}"
+        for point, got, want in zip(inputs, outputs, targets)
+        if got != want
+    ]
     expect(not wrong, f"XOR gives 0, 1, 1, 0, but your network: {'; '.join(wrong)}")
     return "Two lines (OR and AND) and one neuron to combine them: XOR."
 
@@ -190,8 +196,12 @@ def _check_init_weights(init_weights) -> str:
                 f"the weights of nn.Linear({fan_in}, {fan_out}) have standard deviation {std:.4f}, expected about "
                 f"{target:.4f} = sqrt(2 / {fan_in}); {problem}"
             )
-        expect(abs(mean) < 0.1 * target, f"the weights of nn.Linear({fan_in}, {fan_out}) have mean {mean:.4f}, expected 0")
-        expect(layer.weight.requires_grad, "the weights no longer require gradients: change them in place, in no_grad()")
+        expect(
+            abs(mean) < 0.1 * target, f"the weights of nn.Linear({fan_in}, {fan_out}) have mean {mean:.4f}, expected 0"
+        )
+        expect(
+            layer.weight.requires_grad, "the weights no longer require gradients: change them in place, in no_grad()"
+        )
     return "He-normal weights and zero biases in every linear layer."
 
 

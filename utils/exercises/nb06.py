@@ -158,11 +158,15 @@ def _check_stopping_epoch(stopping_epoch) -> str:
         if (stopped_at, best_epoch) == (want_stop - 1, want_best - 1):
             raise Mismatch(f"{where} gave {tuple(answer)}: count epochs from 1, as utils.fit does")
         if best_epoch != want_best and len(set(losses)) == 1:
-            raise Mismatch(f"{where}: best_epoch is {best_epoch}, expected {want_best}: a loss equal to the best "
-                           "so far is not an improvement")
+            raise Mismatch(
+                f"{where}: best_epoch is {best_epoch}, expected {want_best}: a loss equal to the best "
+                "so far is not an improvement"
+            )
         if stopped_at == want_stop + 1:
-            raise Mismatch(f"{where}: stopped at epoch {stopped_at}, one epoch late; stop as soon as the "
-                           f"number of epochs without improvement reaches patience")
+            raise Mismatch(
+                f"{where}: stopped at epoch {stopped_at}, one epoch late; stop as soon as the "
+                f"number of epochs without improvement reaches patience"
+            )
         if stopped_at == want_stop - 1:
             raise Mismatch(f"{where}: stopped at epoch {stopped_at}, one epoch early")
         expect(
@@ -214,11 +218,16 @@ def _check_evaluate_by_hand(evaluate_by_hand) -> str:
     for name, value in (("the mean loss", loss), ("the accuracy", accuracy)):
         if isinstance(value, torch.Tensor):
             expect(value.numel() == 1, f"{name} should be a single number")
-            expect(not value.requires_grad, f"{name} is a tensor that requires grad: compute it under torch.no_grad() "
-                   "and return a Python number (.item())")
+            expect(
+                not value.requires_grad,
+                f"{name} is a tensor that requires grad: compute it under torch.no_grad() "
+                "and return a Python number (.item())",
+            )
     if model.training:
-        raise Mismatch("the model is still in training mode after your function: call model.eval() first, "
-                       "or dropout keeps dropping values while you evaluate")
+        raise Mismatch(
+            "the model is still in training mode after your function: call model.eval() first, "
+            "or dropout keeps dropping values while you evaluate"
+        )
     loss, accuracy = float(loss), float(accuracy)
     expected_loss, expected_accuracy = evaluate(model, loader, loss_fn, device)
     if 1 < accuracy <= 100 and math.isclose(accuracy / 100, expected_accuracy, abs_tol=1e-6):
@@ -233,8 +242,10 @@ def _check_evaluate_by_hand(evaluate_by_hand) -> str:
     if math.isclose(loss, sum(batch_losses) / len(batch_losses), rel_tol=1e-5) and not math.isclose(
         loss, expected_loss, rel_tol=1e-5
     ):
-        raise Mismatch("you averaged the batch losses, but the last batch holds only 2 of the 50 items: weight each "
-                       "batch's loss by its number of items, then divide by the total number of items")
+        raise Mismatch(
+            "you averaged the batch losses, but the last batch holds only 2 of the 50 items: weight each "
+            "batch's loss by its number of items, then divide by the total number of items"
+        )
     expect(
         math.isclose(loss, expected_loss, rel_tol=1e-4),
         f"the mean loss is {loss:.5f}, expected {expected_loss:.5f}",
@@ -251,4 +262,3 @@ evaluate_by_hand = Exercise(
     "total and (logits.argmax(dim=1) == targets).sum().item() to a count of correct answers. At the end, divide "
     "both by the number of items seen.",
 )
-

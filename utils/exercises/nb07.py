@@ -102,8 +102,10 @@ def _check_conv_output_size(conv_output_size) -> str:
         if answer == math.ceil((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1:
             raise Mismatch(f"{where} is {answer}, expected {want}: the division rounds DOWN, not up")
         if dilation != 1 and answer == _reference_size(size, kernel_size, stride, padding, 1):
-            raise Mismatch(f"{where} is {answer}, expected {want}: dilation spreads the kernel over "
-                           "dilation * (kernel_size - 1) + 1 pixels")
+            raise Mismatch(
+                f"{where} is {answer}, expected {want}: dilation spreads the kernel over "
+                "dilation * (kernel_size - 1) + 1 pixels"
+            )
         if padding != 0 and answer == _reference_size(size + padding, kernel_size, stride, 0, dilation):
             raise Mismatch(f"{where} is {answer}, expected {want}: padding is added on both sides (2 * padding)")
         raise Mismatch(f"{where} is {answer}, expected {want}")
@@ -131,8 +133,10 @@ def _check_max_pool_by_hand(max_pool_by_hand) -> str:
         name = f"max_pool_by_hand(x) for x of shape {shape}"
         n, c, h, w = shape
         out = expect_tensor(out, name=name)
-        expect(tuple(out.shape) == (n, c, h // 2, w // 2),
-               f"{name} has shape {tuple(out.shape)}, expected {(n, c, h // 2, w // 2)}")
+        expect(
+            tuple(out.shape) == (n, c, h // 2, w // 2),
+            f"{name} has shape {tuple(out.shape)}, expected {(n, c, h // 2, w // 2)}",
+        )
         expect(torch.equal(x, original), "max_pool_by_hand changed its input in place")
         expected = F.max_pool2d(x, 2)
         if torch.allclose(out, F.avg_pool2d(x, 2), atol=1e-6):
@@ -167,10 +171,14 @@ def _check_conv2d_unfold(conv2d_unfold) -> str:
         out = expect_tensor(call(conv2d_unfold, images, weight, bias), name=name)
         expected = F.conv2d(images, weight, bias)
         if out.numel() == expected.numel() and tuple(out.shape) != tuple(expected.shape):
-            raise Mismatch(f"{name} has shape {tuple(out.shape)}, expected {tuple(expected.shape)}: "
-                           "reshape the (N, out_channels, positions) result to (N, out_channels, H_out, W_out)")
-        expect(tuple(out.shape) == tuple(expected.shape),
-               f"{name} has shape {tuple(out.shape)}, expected {tuple(expected.shape)}")
+            raise Mismatch(
+                f"{name} has shape {tuple(out.shape)}, expected {tuple(expected.shape)}: "
+                "reshape the (N, out_channels, positions) result to (N, out_channels, H_out, W_out)"
+            )
+        expect(
+            tuple(out.shape) == tuple(expected.shape),
+            f"{name} has shape {tuple(out.shape)}, expected {tuple(expected.shape)}",
+        )
         if torch.allclose(out, F.conv2d(images, weight), atol=1e-4):
             raise Mismatch(f"{name} matches F.conv2d without the bias: add bias[c] to every value of output channel c")
         if not torch.allclose(out, expected, atol=1e-4):

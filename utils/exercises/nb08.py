@@ -1,0 +1,204 @@
+"""Exercise checks for notebook 08 (transfer learning)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from utils.checks import Exercise, Mismatch, call, expect, expect_tensor
+
+NOTEBOOK = "08_transfer_learning"
+
+
+# --------------------------------------------------------------------------- freeze
+
+
+def _small_model_with_batch_norm() -> nn.Module:
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)
+    )
+    with torch.no_grad():  # give the batch norm non-trivial statistics, as a trained one has
+        model[1].running_mean.uniform_(-1, 1)
+        model[1].running_var.uniform_(0.5, 2)
+    return model.train()
+
+
+def _check_freeze(freeze) -> str:
+    model = _small_model_with_batch_norm()
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    result = call(freeze, model)
+    expect(
+        result is not None,
+        "freeze(module) returned None; return the module at the end, so that "
+        "`backbone = freeze(copy.deepcopy(...))` works",
+    )
+    expect(isinstance(result, nn.Module), f"freeze(module) should return the module, not {type(result).__name__}")
+    parameters = list(result.parameters())
+    trainable = sum(p.requires_grad for p in parameters)
+    expect(
+        trainable == 0,
+        f"{trainable} of {len(parameters)} parameter tensors still require gradients; "
+        "set requires_grad to False on every one (module.requires_grad_(False))",
+    )
+    in_training = [type(m).__name__ for m in result.modules() if m.training]
+    expect(
+        not in_training,
+        f"{', '.join(sorted(set(in_training)))} still in training mode: the batch norm would keep updating its "
+        "running statistics; call .eval() too",
+    )
+    changed = [
+        name for name, value in result.state_dict().items() if name in before and not torch.equal(value, before[name])
+    ]
+    expect(not changed, f"freezing changed {', '.join(changed)}; it must leave every weight and statistic as it was")
+    expect(result is model, "freeze should freeze the module it is given, in place, and return that same module")
+    return "No gradients, eval mode, nothing changed."
+
+
+freeze = Exercise(
+    NOTEBOOK,
+    "freeze",
+    _check_freeze,
+    hint="Two steps, both on the module: module.requires_grad_(False) turns off gradients for every parameter, "
+    "and module.eval() switches batch norm (and dropout) to evaluation mode. Then return module.",
+)
+
+
+# --------------------------------------------------------------------------- fine_tune_optimizer
+
+
+def _fresh_resnet(n_classes: int = 5) -> nn.Module:
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    model = resnet18()
+    model.fc = nn.Linear(model.fc.in_features, n_classes)
+    return model
+
+
+def _check_fine_tune_optimizer(fine_tune_optimizer) -> str:
+    lr = 1e-3
+    model = _fresh_resnet()
+    optimizer = call(fine_tune_optimizer, model, lr)
+    expect(
+        isinstance(optimizer, torch.optim.Optimizer),
+        f"fine_tune_optimizer should return a torch.optim optimizer, not {type(optimizer).__name__}",
+    )
+    layer4 = {id(p) for p in model.layer4.parameters()}
+    fc = {id(p) for p in model.fc.parameters()}
+    others = [(name, p) for name, p in model.named_parameters() if id(p) not in layer4 | fc]
+    still_trainable = [name for name, p in others if p.requires_grad]
+    expect(
+        not still_trainable,
+        f"{len(still_trainable)} parameter tensors outside layer4 and fc still require gradients "
+        f"(e.g. {still_trainable[0] if still_trainable else ''}); freeze the rest of the network",
+    )
+    frozen_kept = [name for name, p in model.named_parameters() if (id(p) in layer4 | fc) and not p.requires_grad]
+    expect(not frozen_kept, f"{frozen_kept[0] if frozen_kept else ''} is frozen; layer4 and fc must stay trainable")
+    learning_rate = {}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            learning_rate[id(p)] = group["lr"]
+    frozen_in = [name for name, p in model.named_parameters() if id(p) in learning_rate and not p.requires_grad]
+    expect(
+        not frozen_in,
+        f"the optimizer holds {len(frozen_in)} frozen parameter tensors; build it from layer4's and fc's parameters only",
+    )
+    for part, ids, expected in (("fc", fc, lr), ("layer4", layer4, lr / 10)):
+        missing = len(ids - learning_rate.keys())
+        expect(missing == 0, f"{missing} of {len(ids)} parameter tensors of {part} are not in the optimizer")
+        rates = {learning_rate[i] for i in ids}
+        expect(
+            all(abs(rate - expected) <= 1e-9 for rate in rates),
+            f"{part}'s learning rate is {', '.join(f'{r:g}' for r in sorted(rates))}, expected {expected:g}"
+            + (" (lr / 10)" if part == "layer4" else " (lr)"),
+        )
+    return f"{len(learning_rate)} parameter tensors in the optimizer: layer4 at lr / 10, fc at lr."
+
+
+fine_tune_optimizer = Exercise(
+    NOTEBOOK,
+    "fine_tune_optimizer",
+    _check_fine_tune_optimizer,
+    hint="First model.requires_grad_(False), then requires_grad_(True) on model.layer4 and model.fc. An optimizer "
+    "takes a list of parameter groups: torch.optim.Adam([{'params': model.layer4.parameters(), 'lr': lr / 10}, "
+    "{'params': ..., 'lr': lr}]).",
+)
+
+
+# --------------------------------------------------------------------------- to_resnet_input
+
+
+def _reference_input(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    from torchvision.models import ResNet18_Weights
+
+    recipe = ResNet18_Weights.DEFAULT.transforms(crop_size=size, resize_size=size)
+    return recipe(pixels.expand(-1, 3, -1, -1))
+
+
+def _test_pixels() -> torch.Tensor:
+    """Three smooth 'images' in [0, 1] (a blob, a ramp, a ring), so interpolation errors are visible but small."""
+    y, x = torch.meshgrid(torch.linspace(-1, 1, 28), torch.linspace(-1, 1, 28), indexing="ij")
+    radius = (x**2 + y**2).sqrt()
+    images = torch.stack([torch.exp(-4 * radius**2), (x + 1) / 2, (radius - 0.6).abs().lt(0.2).float()])
+    return images.unsqueeze(1)
+
+
+def _check_to_resnet_input(to_resnet_input) -> str:
+    from torchvision.models import ResNet18_Weights
+
+    recipe = ResNet18_Weights.DEFAULT.transforms()
+    pixels = _test_pixels()
+    original = pixels.clone()
+    for size in (64, 32):
+        result = call(to_resnet_input, pixels, size)
+        name = f"to_resnet_input(pixels, {size})"
+        result = expect_tensor(result, name=name)
+        expect(result.dim() == 4, f"{name} has shape {tuple(result.shape)}, expected (3, 3, {size}, {size})")
+        expect(
+            result.shape[1] == 3,
+            f"{name} has {result.shape[1]} channel(s); ResNet-18's first convolution expects 3: repeat the grey "
+            "channel (e.g. .expand(-1, 3, -1, -1))",
+        )
+        expect(
+            tuple(result.shape) == (3, 3, size, size),
+            f"{name} has shape {tuple(result.shape)}, expected (3, 3, {size}, {size}): resize to size x size",
+        )
+        expect(result.dtype == torch.float32, f"{name} has dtype {result.dtype}, expected torch.float32")
+        expect(torch.equal(pixels, original), "the input pixels were changed; compute a new tensor instead")
+        expected = _reference_input(pixels, size)
+        error = (result - expected).abs().max().item()
+        if error <= 1e-4:
+            continue
+        mean = torch.tensor(recipe.mean).view(1, 3, 1, 1)
+        std = torch.tensor(recipe.std).view(1, 3, 1, 1)
+        resized = expected * std + mean  # what the recipe had before normalising
+        if (result - resized).abs().max() <= 1e-3:
+            raise Mismatch(
+                f"{name} still has values in [0, 1]: the normalisation is missing; subtract preprocess.mean and "
+                "divide by preprocess.std, channel by channel"
+            )
+        from utils.data import FASHION_MNIST_MEAN, FASHION_MNIST_STD
+
+        if (result - (resized - FASHION_MNIST_MEAN) / FASHION_MNIST_STD).abs().max() <= 1e-3:
+            raise Mismatch(
+                f"{name} is normalised with FashionMNIST's mean and std; the ImageNet weights expect ImageNet's "
+                "(preprocess.mean, preprocess.std)"
+            )
+        if (result * std + mean - resized).abs().mean() <= 0.05:
+            raise Mismatch(
+                f"{name} is off by up to {error:.3g} after normalisation: almost right, but resize with "
+                "F.interpolate(..., mode='bilinear', align_corners=False), the interpolation of the recipe"
+            )
+        raise Mismatch(f"{name} differs from weights.transforms() by up to {error:.3g}")
+    return "Same as weights.transforms(), to 4 decimals."
+
+
+to_resnet_input = Exercise(
+    NOTEBOOK,
+    "to_resnet_input",
+    _check_to_resnet_input,
+    hint="Three steps: F.interpolate(pixels, size=(size, size), mode='bilinear', align_corners=False); "
+    ".expand(-1, 3, -1, -1) for three channels; then (x - mean) / std with mean and std as tensors of "
+    "shape (1, 3, 1, 1) made from preprocess.mean and preprocess.std, so that they broadcast over each channel.",
+)
