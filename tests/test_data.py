@@ -2,13 +2,15 @@
 
 import gzip
 import hashlib
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-import utils.data as data
+from utils import data
 from utils.data import (
     FASHION_MNIST_RAW_MD5,
     DataUnavailableError,
@@ -219,3 +221,11 @@ def test_prefetch_fetches_what_it_can_and_is_idempotent(empty_root, offline, mon
     before = {p: p.stat().st_mtime_ns for p in fashion_mnist_raw_folder().iterdir()}
     prefetch.main([])
     assert {p: p.stat().st_mtime_ns for p in fashion_mnist_raw_folder().iterdir()} == before
+
+
+def test_the_prefetch_command_fits_where_the_learner_is(monkeypatch):
+    """A terminal command locally; a notebook-cell command on Colab, where no terminal is at hand."""
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert data.prefetch_command().startswith("python -m utils.prefetch") and "terminal" in data.prefetch_command()
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert data.prefetch_command().startswith("!cd /content/course && python -m utils.prefetch")

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import random
+import re
 
+import numpy as np
 import pytest
+import torch
 
 import tests.exercise_cases as cases_package
 from tests.exercise_cases import Args, Case
-from utils.checks import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise
+from utils.checks import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, solutions_folder
+from utils.markers import solution_source
 
 
 def _load_all() -> dict[str, dict[str, Case]]:
@@ -67,10 +72,49 @@ def test_check_accepts_rejects_and_spots_stubs(exercise: Exercise, case: Case | 
         assert result.status == NOT_ATTEMPTED, f"a stub was not reported as not attempted: {result!r}"
 
 
+def _all_answers(case: Case) -> list:
+    return [*case.correct, *(answer for answer, _ in case.wrong), case.stub, *case.extra_stubs]
+
+
+def _global_random_state() -> tuple:
+    return torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+
+
 @pytest.mark.parametrize(("exercise", "case"), PARAMS)
-def test_hint_and_solution_are_available(exercise: Exercise, case: Case | None, capsys):
-    exercise.hint()
-    assert len(capsys.readouterr().out) > 40, "the hint is missing or too short to help"
+def test_checks_leave_the_global_random_state_alone(exercise: Exercise, case: Case | None):
+    assert case is not None
+    torch.manual_seed(0), np.random.seed(0), random.seed(0)
+    before = _global_random_state()
+    for answer in _all_answers(case):
+        _check(exercise, answer)
+    after = _global_random_state()
+    assert torch.equal(before[0], after[0]), "a check changed torch's global generator"
+    assert np.array_equal(before[1], after[1]), "a check changed NumPy's global generator"
+    assert before[2] == after[2], "a check changed Python's random module"
+
+
+def _code_lines(source: str) -> list[str]:
+    """The solution's lines of code, spaces removed, that are long enough to give something away."""
+    lines = []
+    for line in source.splitlines():
+        code = re.sub(r"\s+", "", line.split("#", 1)[0] if not line.lstrip().startswith(("'", '"')) else line)
+        if len(code) >= 6:
+            lines.append(code)
+    return lines
+
+
+@pytest.mark.parametrize(("exercise", "case"), PARAMS)
+def test_hints_are_graded_and_the_solution_is_available(exercise: Exercise, case: Case | None, capsys):
+    assert len(exercise.hints) >= 2, "give at least two hint levels before the solution"
+    for level, text in enumerate(exercise.hints, start=1):
+        assert len(text) > 40, f"hint {level} is too short to help"
+    assert len(set(exercise.hints)) == len(exercise.hints), "two hint levels say the same"
+    solution = solution_source(solutions_folder() / f"{exercise.notebook}.ipynb", exercise.name)
+    nudge = re.sub(r"\s+", "", exercise.hints[0])
+    for line in _code_lines(solution):
+        assert line not in nudge, f"hint 1 gives away a line of the solution: {line!r}"
+    exercise.hint(1)
+    assert capsys.readouterr().out.startswith(f"Hint 1 of {len(exercise.hints)}")
     exercise.solution()
-    solution = capsys.readouterr().out
-    assert solution.strip() and "BEGIN SOLUTION" not in solution, "solution() printed nothing useful"
+    printed = capsys.readouterr().out
+    assert printed.strip() and "SOLUTION" not in printed, "solution() printed nothing useful"

@@ -17,7 +17,8 @@ import pytest
 
 from tools.make_student import out_of_date
 from tools.notebooks import NOTEBOOKS, ROOT, SETUP_CELL, SOLUTIONS, badges_markdown
-from utils.checks import BEGIN_SOLUTION, Exercise
+from utils.checks import Exercise
+from utils.markers import notebook_regions, regions
 
 SOLUTION_PATHS = sorted(SOLUTIONS.glob("*.ipynb"))
 ALL_PATHS = SOLUTION_PATHS + sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -118,11 +119,46 @@ def test_code_is_device_agnostic_and_ignores_carry_a_reason(path: Path):
 
 def _solution_names(nb) -> list[str]:
     """The exercise names of the solution regions, one entry per cell (a class may hold several regions)."""
-    names = []
-    for cell in _code_cells(nb):
-        in_cell = [m["name"] for line in cell.source.splitlines() if (m := BEGIN_SOLUTION.match(line))]
-        names.extend(dict.fromkeys(in_cell))
-    return names
+    return list(notebook_regions(nb.cells, "notebook"))
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_no_solution_marker_reaches_a_student_notebook(path: Path):
+    for index, cell in enumerate(_read(path).cells):
+        assert "SOLUTION" not in cell.source, f"cell {index} still holds solution marker text"
+
+
+@pytest.mark.parametrize("path", ALL_PATHS, ids=IDS)
+def test_results_are_checked_with_check_result_not_bare_asserts(path: Path):
+    """A bare assert greets a learner who experiments with a red error; utils.check_result does not."""
+    for index, cell in enumerate(_code_cells(_read(path))):
+        if cell.source.startswith("%%writefile"):
+            continue  # the text of a file the notebook writes (notebook 10's tests), not notebook code
+        lines = cell.source.split("\n")
+        inside = set()
+        for region in regions(cell.source):
+            inside.update(range(region.begin, region.end + 1))
+        for number, line in enumerate(lines):
+            if number not in inside and re.match(r"\s*assert\b", line):
+                raise AssertionError(f"code cell {index}, line {number + 1}: use utils.check_result, not assert")
+
+
+EXERCISE_HEADING = re.compile(r"^### Exercise \d+ \((?P<difficulty>[^)]*)\): \S", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", SOLUTION_PATHS, ids=[p.name for p in SOLUTION_PATHS])
+def test_exercise_headings_name_one_of_the_course_difficulties(path: Path):
+    """The working-time estimate counts exercises by difficulty (see CONTRIBUTING.md)."""
+    from tools.figures import EXERCISE_MINUTES
+
+    nb = _read(path)
+    text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    headings = [line for line in text.splitlines() if line.startswith("### Exercise")]
+    found = EXERCISE_HEADING.findall(text)
+    assert len(found) == len(headings), f"write exercise headings as '### Exercise N (difficulty): title': {headings}"
+    for difficulty in found:
+        assert difficulty in EXERCISE_MINUTES, f"difficulty {difficulty!r} is not one of {sorted(EXERCISE_MINUTES)}"
+    assert len(found) == len(_solution_names(nb)), "one '### Exercise' heading per exercise"
 
 
 @pytest.mark.parametrize("path", SOLUTION_PATHS, ids=[p.name for p in SOLUTION_PATHS])

@@ -1,10 +1,12 @@
-"""The solution-to-student rewrite and the version report."""
+"""The solution-to-student rewrite, the figures learners see, the setup cell and the version report."""
 
 import nbformat
 import pytest
 
-from tools.notebooks import SETUP_CELL, badges_markdown, stub_source, student_version
+from tools import figures, make_student
+from tools.notebooks import COURSE_REF, GITHUB_REPOSITORY, SETUP_CELL, badges_markdown, stub_source, student_version
 from utils import versions
+from utils.markers import MarkerError
 
 
 def test_function_solution_becomes_not_implemented():
@@ -32,6 +34,40 @@ def test_malformed_regions_are_refused():
         stub_source("# BEGIN SOLUTION open\nx = 1")
     with pytest.raises(ValueError, match="assigns no name"):
         stub_source("# BEGIN SOLUTION nothing\nprint(1)\n# END SOLUTION")
+
+
+def test_make_student_refuses_malformed_markers_naming_notebook_cell_and_line(tmp_path, monkeypatch, capsys):
+    solution = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# 42 · Test"),
+            nbformat.v4.new_code_cell(SETUP_CELL),
+            nbformat.v4.new_code_cell("x = 1\n# BEGIN SOLUTION\nsecret = 42\n# END SOLUTION"),
+        ]
+    )
+    with pytest.raises(MarkerError, match="solutions/42_test.ipynb, cell 2, line 2"):
+        student_version(solution, "solutions/42_test.ipynb")
+    solution.cells[2].source = "# BEGIN SOLUTION a\nx = 1\n# END SOLUTION"
+    solution.cells.append(nbformat.v4.new_code_cell("# BEGIN SOLUTION a\ny = 2\n# END SOLUTION"))
+    with pytest.raises(MarkerError, match="cell 3: the solution name 'a' is already used in cell 2"):
+        student_version(solution, "solutions/42_test.ipynb")
+    # The command itself: exit status 1 and the message, no student notebook written.
+    folder = tmp_path / "solutions"
+    folder.mkdir()
+    nbformat.write(solution, folder / "42_test.ipynb")
+    monkeypatch.setattr(make_student, "solution_notebooks", lambda: [folder / "42_test.ipynb"])
+    monkeypatch.setattr(make_student, "ROOT", tmp_path)
+    monkeypatch.setattr(make_student, "student_path", lambda path: tmp_path / "notebooks" / path.name)
+    assert make_student.main([]) == 1
+    assert "already used in cell 2" in capsys.readouterr().err
+    assert not (tmp_path / "notebooks" / "42_test.ipynb").exists()
+
+
+def test_setup_cell_clones_the_badges_ref_and_fails_loudly():
+    assert f"https://github.com/{GITHUB_REPOSITORY}" in SETUP_CELL
+    assert f'"--branch", "{COURSE_REF}"' in SETUP_CELL
+    assert f"/blob/{COURSE_REF}/" in badges_markdown("notebooks/00_setup.ipynb")
+    assert "check=True" in SETUP_CELL and "raise SystemExit(" in SETUP_CELL
+    assert max(len(line) for line in SETUP_CELL.splitlines()) <= 120
 
 
 def test_student_version_rewrites_code_and_badges_only():
@@ -72,3 +108,63 @@ def test_python_report_verdict(monkeypatch):
     assert version.count(".") == 2 and verdict in ("OK", "UNTESTED")
     monkeypatch.setattr(versions, "SUPPORTED_PYTHON", ((3, 0), (3, 1)))
     assert versions.python_report()[1] == "UNTESTED"
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _title(minutes: int, seconds: int) -> str:
+    return f"# 42 · Test\n\nSummary.\n\n{figures.time_line(minutes, seconds)}"
+
+
+def test_working_time_follows_the_method():
+    content = figures.Content(words=2000, code_lines=100, figures=3, exercises={"easy": 1, "stretch": 1})
+    # 2000 / 100 + 100 * 0.1 + 3 * 1 + 5 + 20 = 58 minutes, rounded to 5
+    assert content.minutes() == 60
+    assert figures.Content(words=10, code_lines=1, figures=0, exercises={}).minutes() == 5
+
+
+def test_time_line_is_rewritten_and_keeps_a_stated_run_time_when_nothing_was_measured():
+    title = _title(60, 25)
+    assert "about 90 minutes" in figures.updated_title(title, 90, None) and "about 25 s" in figures.updated_title(
+        title, 90, None
+    )
+    assert "runs in about 8 s" in figures.updated_title(title, 60, 7.2)
+    with pytest.raises(ValueError, match="no run time"):
+        figures.updated_title("# 42 · Test\n\n**Time:** soon.", 60, None)
+
+
+def test_readme_table_rows_are_replaced_between_the_markers(monkeypatch, tmp_path):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(_title(60, 5))])
+    nb.metadata["course"] = {"metrics": {"test accuracy": "accuracy"}, "headline": "accuracy {accuracy:.1%}"}
+    nbformat.write(nb, solutions / "42_test.ipynb")
+    monkeypatch.setattr(figures, "SOLUTIONS", solutions)
+    monkeypatch.setattr(figures, "ROOT", tmp_path)
+    report = {
+        "notebooks": [
+            {"notebook": "solutions/42_test.ipynb", "seconds": 6.2, "peak_mb": 800, "metrics": {"test accuracy": 0.9}},
+            {"notebook": "notebooks/42_test.ipynb", "seconds": 7.4, "peak_mb": 820, "metrics": {"test accuracy": None}},
+        ]
+    }
+    readme = f"Intro\n{figures.TABLE_BEGIN}\n| old |\n{figures.TABLE_END}\nEnd\n"
+    new = figures.updated_readme(readme, report)
+    assert "| 42 Test | 8 s | 0.82 GB | accuracy 90.0% |" in new
+    assert new.startswith("Intro\n") and new.endswith(f"{figures.TABLE_END}\nEnd\n") and "| old |" not in new
+    with pytest.raises(ValueError, match="lacks the markers"):
+        figures.updated_readme("no table here", report)
+
+
+def test_the_figures_learners_see_are_up_to_date():
+    """Each notebook's Time line follows the method, and the README agrees with the notebooks' run times."""
+    stale = figures.planned_changes({})
+    assert not stale, f"out of date: {sorted(str(p) for p in stale)}; run: python -m tools.figures"
+    readme = figures.README.read_text(encoding="utf-8")
+    table = readme[readme.index(figures.TABLE_BEGIN) : readme.index(figures.TABLE_END)]
+    for solution in sorted(figures.SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
+        title = nbformat.read(solution, as_version=4).cells[0].source
+        seconds = figures._stated_seconds(title)
+        row = next((line for line in table.splitlines() if line.startswith(f"| {solution.name[:2]} ")), None)
+        assert row is not None, f"the README's table has no row for {solution.name}"
+        assert f"| {seconds} s |" in row, f"README row {row!r} disagrees with {solution.name}'s header ({seconds} s)"

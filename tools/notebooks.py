@@ -12,45 +12,60 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from utils.checks import BEGIN_SOLUTION, END_SOLUTION
+from utils.checks import STRICT_RESULTS_VARIABLE
+from utils.data import COLAB_COURSE_FOLDER
+from utils.markers import notebook_regions, regions
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = ROOT / "notebooks"
 
-#: The GitHub repository the Colab and Binder links point to.
+#: The GitHub repository the Colab and Binder links point to, and that the setup cell clones.
 GITHUB_REPOSITORY = "hands-on-pytorch/pytorch-course"
-BRANCH = "main"
+#: The git ref (branch or tag) of the course that the badges open and the Colab setup cell clones,
+#: so that a notebook opened from a badge runs with the code that matches it. A release sets it
+#: to its tag and runs `python -m tools.make_student`, which puts the new setup cell into every
+#: solution and student notebook.
+COURSE_REF = "main"
 
 #: Every notebook's first code cell, character for character (a test enforces it). Locally and
 #: on Binder ``utils`` is installed; Colab opens the notebook alone, so it fetches the course.
 SETUP_CELL = f"""\
 # Setup: on Colab, fetch the course's code so that `import utils` works. Locally and on Binder
 # the course is installed already and this cell does nothing.
+import os
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/{GITHUB_REPOSITORY}", "/content/course"])
-    sys.path.insert(0, "/content/course")"""
+    course = "{COLAB_COURSE_FOLDER}"
+    if not os.path.isdir(course):
+        repository = "https://github.com/{GITHUB_REPOSITORY}"
+        clone = ["git", "clone", "-q", "--depth", "1", "--branch", "{COURSE_REF}", repository, course]
+        try:
+            subprocess.run(clone, check=True)
+        except subprocess.CalledProcessError:
+            raise SystemExit(f"Could not download the course from {{repository}}: check the connection, run again.")
+    sys.path.insert(0, course)"""
 
 #: Environment for executing notebooks non-interactively: no progress bars in stored outputs;
-#: deprecation warnings shown (the tests fail on any that appear); and idle OpenMP threads that
+#: deprecation warnings shown (the tests fail on any that appear); result checks that fail the
+#: run instead of printing a calm line (``utils.checks.check_result``); and idle OpenMP threads that
 #: sleep instead of spinning, so that a busy machine does not slow small operations tenfold
 #: (the results are the same: only how waiting threads wait changes).
 EXECUTION_ENV = {
     "TQDM_DISABLE": "1",
     "PYTHONWARNINGS": "default::DeprecationWarning,default::FutureWarning",
     "OMP_WAIT_POLICY": "PASSIVE",
+    STRICT_RESULTS_VARIABLE: "1",
 }
 CELL_TIMEOUT_S = 300
 
 
 def badge_links(relative_path: str) -> tuple[str, str]:
     """The Colab and Binder URLs of the notebook at ``relative_path`` (e.g. ``notebooks/00_setup.ipynb``)."""
-    colab = f"https://colab.research.google.com/github/{GITHUB_REPOSITORY}/blob/{BRANCH}/{relative_path}"
-    binder = f"https://mybinder.org/v2/gh/{GITHUB_REPOSITORY}/{BRANCH}?urlpath=lab/tree/{relative_path}"
+    colab = f"https://colab.research.google.com/github/{GITHUB_REPOSITORY}/blob/{COURSE_REF}/{relative_path}"
+    binder = f"https://mybinder.org/v2/gh/{GITHUB_REPOSITORY}/{COURSE_REF}?urlpath=lab/tree/{relative_path}"
     return colab, binder
 
 
@@ -97,21 +112,20 @@ def _stub_for(region: list[str], indent: str, name: str) -> list[str]:
     return [f"{target} = ...  # your code here" for target in names]
 
 
-def stub_source(source: str) -> str:
-    """Replace every ``# BEGIN SOLUTION name`` ... ``# END SOLUTION`` region in a cell with a stub."""
-    lines, out, i = source.split("\n"), [], 0
-    while i < len(lines):
-        begin = BEGIN_SOLUTION.match(lines[i])
-        if not begin:
-            out.append(lines[i])
-            i += 1
-            continue
-        end = next((j for j in range(i + 1, len(lines)) if END_SOLUTION.match(lines[j])), None)
-        if end is None:
-            raise ValueError(f"solution {begin['name']!r} has no '# END SOLUTION' line")
-        region = [line[len(begin["indent"]) :] for line in lines[i + 1 : end]]
-        out.extend(_stub_for(region, begin["indent"], begin["name"]))
-        i = end + 1
+def stub_source(source: str, where: str = "this cell") -> str:
+    """Replace every ``# BEGIN SOLUTION name`` ... ``# END SOLUTION`` region in a cell with a stub.
+
+    A malformed marker raises :class:`utils.markers.MarkerError` naming ``where`` and the line.
+    """
+    lines = source.split("\n")
+    out: list[str] = []
+    position = 0
+    for region in regions(source, where):
+        out.extend(lines[position : region.begin])
+        body = [line[len(region.indent) :] for line in lines[region.begin + 1 : region.end]]
+        out.extend(_stub_for(body, region.indent, region.name))
+        position = region.end + 1
+    out.extend(lines[position:])
     return "\n".join(out)
 
 
@@ -119,9 +133,10 @@ def student_version(solution_nb: nbformat.NotebookNode, solution_relative: str) 
     """The student notebook made from a solution notebook, outputs cleared (run it afterwards)."""
     student = nbformat.from_dict(solution_nb)
     student_relative = solution_relative.replace("solutions/", "notebooks/", 1)
-    for cell in student.cells:
+    notebook_regions(student.cells, solution_relative)  # one name, one cell; malformed markers raise
+    for index, cell in enumerate(student.cells):
         if cell.cell_type == "code":
-            cell.source = stub_source(cell.source)
+            cell.source = stub_source(cell.source, where=f"{solution_relative}, cell {index}")
             cell.outputs, cell.execution_count = [], None
         else:
             cell.source = cell.source.replace(badges_markdown(solution_relative), badges_markdown(student_relative))

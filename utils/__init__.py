@@ -7,12 +7,14 @@ Each notebook shows an idea in full once; what later notebooks reuse lives here:
 - :mod:`utils.data`: the data folder, FashionMNIST, pretrained weights, bundled datasets;
 - :mod:`utils.training`: the training and evaluation loops;
 - :mod:`utils.plots`: training curves, image grids, confusion matrices;
-- :mod:`utils.checks` and :mod:`utils.exercises`: the exercise checks.
+- :mod:`utils.checks` and :mod:`utils.exercises`: the exercise checks, and
+  :func:`utils.check_result`, with which a notebook checks its own results.
 
 Importing the package points torch.hub's weight cache at the course's data folder (unless
 ``TORCH_HOME`` is set), so pretrained weights fetched by ``python -m utils.prefetch`` are found.
 """
 
+from utils.checks import check_result
 from utils.data import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_MEAN,
@@ -39,6 +41,7 @@ __all__ = [
     "FASHION_MNIST_STD",
     "DataUnavailableError",
     "History",
+    "check_result",
     "choose_device",
     "count_parameters",
     "data_root",

@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,23 @@ from torchvision.models import ResNet18_Weights
 DATA_ENV_VAR = "COURSE_DATA_DIR"
 #: Where the Debian/Ubuntu package ``dataset-fashion-mnist`` installs its files.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-#: The command that fetches everything; every "missing" message names it.
+#: The command that fetches everything, run from the course folder; every "missing" message names it.
 PREFETCH_COMMAND = "python -m utils.prefetch"
+#: Where the notebooks' setup cell puts the course on Colab.
+COLAB_COURSE_FOLDER = "/content/course"
+
+
+def prefetch_command() -> str:
+    """How to run the pre-fetch command from where the learner is.
+
+    On Colab a learner has no terminal and a notebook cell does not start in the course folder,
+    so the message gives the cell form; elsewhere the terminal form, run in the course folder.
+    """
+    on_colab = "google.colab" in sys.modules or Path(__file__).resolve().parents[1] == Path(COLAB_COURSE_FOLDER)
+    if on_colab:
+        return f"!cd {COLAB_COURSE_FOLDER} && {PREFETCH_COMMAND}  (in a notebook cell)"
+    return f"{PREFETCH_COMMAND}  (in a terminal, in the course folder)"
+
 
 FASHION_MNIST_CLASSES = [
     "T-shirt/top",
@@ -200,16 +216,16 @@ def ensure_fashion_mnist(root: Path | None = None, download: bool = True) -> Pat
             (raw / archive_name.removesuffix(".gz")).unlink(missing_ok=True)
         try:
             datasets.FashionMNIST(root, train=True, download=True)
-        except Exception as error:  # torchvision raises RuntimeError or URLError offline
+        except (OSError, RuntimeError) as error:  # offline: URLError (an OSError); all mirrors failed: RuntimeError
             raise DataUnavailableError(
                 f"FashionMNIST is not in {display_path(raw)} and could not be downloaded "
                 f"({type(error).__name__}: {str(error).splitlines()[0][:120]}). "
-                f"When you are online, run: {PREFETCH_COMMAND}"
+                f"When you are online, run: {prefetch_command()}"
             ) from None
     problems = fashion_mnist_problems(root)
     if problems:
         raise DataUnavailableError(
-            f"FashionMNIST in {display_path(raw)} is incomplete: {'; '.join(problems)}. Fetch it with: {PREFETCH_COMMAND}"
+            f"FashionMNIST in {display_path(raw)} is incomplete: {'; '.join(problems)}. Fetch it with: {prefetch_command()}"
         )
     return root
 
@@ -282,14 +298,14 @@ def ensure_weights(weights=ResNet18_Weights.DEFAULT, download: bool = True) -> P
         weights_path(weights).unlink(missing_ok=True)
         try:
             weights.get_state_dict(progress=True, check_hash=True)
-        except Exception as error:
+        except (OSError, RuntimeError) as error:  # offline: URLError (an OSError); a wrong hash: RuntimeError
             raise DataUnavailableError(
                 f"{weights} could not be downloaded ({type(error).__name__}). "
-                f"When you are online, run: {PREFETCH_COMMAND}"
+                f"When you are online, run: {prefetch_command()}"
             ) from None
         problem = _weights_problem(weights)
     if problem:
-        raise DataUnavailableError(f"{problem}. Fetch it with: {PREFETCH_COMMAND}")
+        raise DataUnavailableError(f"{problem}. Fetch it with: {prefetch_command()}")
     return weights_path(weights)
 
 
@@ -307,7 +323,7 @@ def pretrained_weights_or_none(weights=ResNet18_Weights.DEFAULT, report: bool = 
     if report:
         print(
             f"Pretrained weights NOT available ({problem}): the model below is randomly "
-            f"initialised, so its predictions are meaningless. To fetch them: {PREFETCH_COMMAND}"
+            f"initialised, so its predictions are meaningless. To fetch them: {prefetch_command()}"
         )
     return None
 

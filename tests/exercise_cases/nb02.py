@@ -205,8 +205,70 @@ def _numerical_forgets_to_restore(f, x, eps=1e-6):
     return gradient
 
 
+def _numerical_nudges_and_restores(f, x, eps=1e-6):  # x[i] += eps ... x[i] -= eps: back only up to rounding
+    gradient = torch.zeros_like(x)
+    flat, flat_gradient = x.view(-1), gradient.view(-1)
+    for i in range(flat.numel()):
+        flat[i] += eps
+        plus = f(x).item()
+        flat[i] -= 2 * eps
+        minus = f(x).item()
+        flat[i] += eps
+        flat_gradient[i] = (plus - minus) / (2 * eps)
+    return gradient
+
+
 def _numerical_no_halving(f, x, eps=1e-6):
     return _numerical(f, x, eps) * 2
+
+
+def _jacobian(f, x):
+    x = x.detach().requires_grad_()
+    y = f(x)
+    rows = []
+    for i in range(len(y)):
+        one_hot = torch.zeros_like(y)
+        one_hot[i] = 1.0
+        rows.append(torch.autograd.grad(y, x, grad_outputs=one_hot, retain_graph=True)[0])
+    return torch.stack(rows)
+
+
+def _jacobian_with_backward(f, x):  # y.backward(v) per row, clearing x.grad each time: fine
+    x = x.detach().requires_grad_()
+    rows = []
+    for i in range(len(f(x))):
+        x.grad = None
+        y = f(x)  # a fresh graph for every row, so no retain_graph is needed
+        y.backward(torch.eye(len(y), dtype=y.dtype)[i])
+        rows.append(x.grad.clone())
+    return torch.stack(rows)
+
+
+def _jacobian_accumulates(f, x):  # never clears x.grad: row i is the sum of rows 0..i
+    x = x.detach().requires_grad_()
+    y = f(x)
+    rows = []
+    for i in range(len(y)):
+        y.backward(torch.eye(len(y), dtype=y.dtype)[i], retain_graph=True)
+        rows.append(x.grad.clone())
+    return torch.stack(rows)
+
+
+def _jacobian_ones(f, x):  # grad_outputs of ones: every row is the gradient of y.sum()
+    x = x.detach().requires_grad_()
+    y = f(x)
+    return torch.stack([torch.autograd.grad(y, x, torch.ones_like(y), retain_graph=True)[0] for _ in range(len(y))])
+
+
+def _jacobian_frees_graph(f, x):  # no retain_graph: the second pass finds the graph freed
+    x = x.detach().requires_grad_()
+    y = f(x)
+    return torch.stack([torch.autograd.grad(y, x, torch.eye(len(y), dtype=y.dtype)[i])[0] for i in range(len(y))])
+
+
+def _jacobian_no_requires_grad(f, x):  # autograd on an x that records nothing
+    y = f(x)
+    return torch.stack([torch.autograd.grad(y, x, torch.eye(len(y), dtype=y.dtype)[i])[0] for i in range(len(y))])
 
 
 CASES = {
@@ -217,8 +279,28 @@ CASES = {
             (torch.tensor(0.375), "g(1.5)"),
             (torch.tensor(6.75), "expected 4.75"),
             (torch.tensor([4.75, 4.75]), "single number"),
-            ("4.75?", "not str"),
+            ("4.75?", "is the text"),
         ],
+    ),
+    "jacobian_rows": Case(
+        correct=[
+            _jacobian,
+            _jacobian_with_backward,
+            lambda f, x: torch.autograd.functional.jacobian(f, x),
+            lambda f, x: _jacobian(f, x).float(),
+        ],
+        wrong=[
+            (lambda f, x: _jacobian(f, x).T, "looks transposed"),
+            (lambda f, x: _jacobian(f, x) if len(f(x)) == 2 else _jacobian(f, x).T, "is transposed"),
+            (_jacobian_ones, "gradient of y.sum()"),
+            (_jacobian_accumulates, "accumulates"),
+            (_jacobian_frees_graph, "retain_graph=True"),
+            (_jacobian_no_requires_grad, "does not require gradients"),
+            (lambda f, x: _jacobian(f, x).reshape(-1), "one row per output"),
+            (lambda f, x: _jacobian(f, x) * 2, "differs"),
+            (lambda f, x: _jacobian(f, x).tolist(), "should be a torch.Tensor"),
+        ],
+        stub=not_implemented,
     ),
     "value_sigmoid": Case(
         correct=[
@@ -233,6 +315,10 @@ CASES = {
             (Args((_sigmoid_without_parents, Value)), "stay 0"),
             (Args((_sigmoid_wrong_derivative, Value)), "expected"),
             (Args((_sigmoid_reference, Value(1.0))), "pass the Value class"),
+            (
+                _sigmoid_reference,
+                "pass the Value class as the second argument: ex.value_sigmoid.check(value_sigmoid, Value)",
+            ),
         ],
         stub=Args((not_implemented, Value)),
     ),
@@ -248,6 +334,7 @@ CASES = {
             (lambda p, x, y: _quadratic(p, x, y) / len(x), "times too small"),
             (lambda p, x, y: -_quadratic(p, x, y), "wrong sign"),
             (lambda p, x, y: _quadratic(p, x, y).flip(0), "reverse order"),
+            (lambda p, x, y: _quadratic(p, x, y)[[1, 0, 2]], "in the wrong places"),
             (lambda p, x, y: _quadratic(p, x, y)[:2], "expected (3,)"),
             (lambda p, x, y: _quadratic(p, x**2, y), "differs"),
         ],
@@ -258,7 +345,8 @@ CASES = {
         wrong=[
             (_numerical_one_sided, "one-sided"),
             (_numerical_flat, "give it the shape of x"),
-            (_numerical_forgets_to_restore, "changed x"),
+            (_numerical_forgets_to_restore, "changed its input x in place"),
+            (_numerical_nudges_and_restores, "put the values back, but only up to rounding"),
             (_numerical_no_halving, "differs"),
             (lambda f, x, eps=1e-6: 0.0, "should be a torch.Tensor"),
         ],

@@ -56,6 +56,20 @@ class _FixedSize(nn.Module):
         return x + self.second(torch.relu(self.first(x)))
 
 
+class _NoSuperInit(nn.Module):  # forgets super().__init__()
+    def __init__(self, dim):
+        self.first = nn.Linear(dim, dim)
+        self.second = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        return x + self.second(torch.relu(self.first(x)))
+
+
+def _overwrites_x(self, x):  # the input is lost: x + x doubles the layers' output
+    x = self.second(torch.relu(self.first(x)))
+    return x + x
+
+
 class _StubBlock(nn.Module):
     def __init__(self, dim):
         super().__init__()
@@ -115,17 +129,42 @@ def _init_replaces_tensor(module):
         module.weight = torch.randn(module.out_features, module.in_features) * (2 / module.in_features) ** 0.5
 
 
+SHAPES = {
+    "embed.weight": (8, 6),
+    "embed.bias": (8,),
+    "blocks.0.0.weight": (12, 8),
+    "blocks.0.0.bias": (12,),
+    "blocks.1.0.weight": (8, 12),
+    "blocks.1.0.bias": (8,),
+    "head.weight": (3, 8),
+}
+
 ONE_ONE = torch.tensor([[1.0, 1.0], [1.0, 1.0]])
 
 CASES = {
-    "n_params": Case(
-        correct=[784 * 128 + 128 + 128 * 10 + 10, 101770, 101770.0, torch.tensor(101770)],
+    "state_shapes": Case(
+        correct=[
+            dict(SHAPES),
+            {key: torch.Size(shape) for key, shape in SHAPES.items()},
+            {key: list(shape) for key, shape in SHAPES.items()},
+            {key: (shape[0] if len(shape) == 1 else shape) for key, shape in SHAPES.items()},  # 8 for (8,)
+        ],
         wrong=[
-            (784 * 128 + 128 * 10, "weights only"),
-            (784 * 128 + 128, "first layer alone"),
-            (784 * 128 + 784 + 128 * 10 + 128, "per input"),
-            (784 + 128 + 10, "not the number of parameters"),
-            ("101770", "should be a number"),
+            ({**SHAPES, "embed.weight": (6, 8)}, "(out_features, in_features)"),
+            ({**SHAPES, "head.bias": (3,)}, "bias=False"),
+            ({**SHAPES, "blocks.0.1.weight": (8, 8)}, "the ReLU"),
+            (
+                {
+                    key.replace("blocks.0.0", "blocks.0").replace("blocks.1.0", "blocks.1"): s
+                    for key, s in SHAPES.items()
+                },
+                "two positions",
+            ),
+            ({f"Scorer.{key}": s for key, s in SHAPES.items()}, "without the class name"),
+            ({key: s for key, s in SHAPES.items() if key != "embed.bias"}, "1 key(s) missing, from embed"),
+            ({**SHAPES, "blocks.1.0.bias": (12,)}, "is not right"),
+            ({**SHAPES, "head.weight": "3 x 8"}, "tuple of whole numbers"),
+            (list(SHAPES), "should be a dict"),
         ],
     ),
     "ResidualBlock": Case(
@@ -139,6 +178,8 @@ CASES = {
             (_block(lambda self, x: x + self.second(self.first(x))), "no ReLU"),
             (_block(lambda self, x: torch.relu(x + self.second(self.first(x)))), "not after the addition"),
             (_block(lambda self, x: x + self.first(torch.relu(self.second(x)))), "differs"),
+            (_block(_overwrites_x), "overwrote x"),
+            (_NoSuperInit, "call super().__init__() first"),
             (_ListBlock, "no parameters"),
             (_OtherNames, "name the layers first and second"),
             (_FixedSize, "expected nn.Linear(3, 3)"),
@@ -184,8 +225,8 @@ CASES = {
             (_init_with(lambda i, o: 2 / i), "square root"),
             (_init_with(lambda i, o: (2 / i) ** 0.5, zero_bias=False), "biases"),
             (_init_zeros, "all equal"),
-            (_init_crashes_on_relu, "raised AttributeError"),
-            (_init_replaces_tensor, "raised TypeError"),
+            (_init_crashes_on_relu, "act only when the module is an nn.Linear"),
+            (_init_replaces_tensor, "replaces the Parameter"),
         ],
         stub=not_implemented,
     ),

@@ -1,5 +1,6 @@
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from tests.exercise_cases import Case, not_implemented
 
@@ -42,6 +43,66 @@ def _ce_naive(z, t):
 
 def _ce_softmax_log(z, t):
     return -torch.softmax(z, dim=1).log()[torch.arange(len(t)), t].mean()
+
+
+def _loop(
+    make_optimizer=lambda parameters: torch.optim.Adam(parameters, lr=0.01),
+    zero_grad=True,
+    backward=True,
+    step=True,
+    zero_between=False,
+    tensors=False,
+    one_epoch=False,
+    one_batch=False,
+    totals=False,
+):
+    """A training loop, correct by default; each flag makes one typical mistake."""
+
+    def train(model, loader, epochs):
+        loss_fn = nn.CrossEntropyLoss()
+        optimizer = make_optimizer(model.parameters())
+        model.train()
+        losses = []
+        for _ in range(1 if one_epoch else epochs):
+            total, count = 0.0, 0
+            for inputs, targets in loader[:1] if one_batch else loader:
+                outputs = model(inputs)
+                loss = loss_fn(outputs, targets)
+                if zero_grad and not zero_between:
+                    optimizer.zero_grad()
+                if backward:
+                    loss.backward()
+                if zero_between:
+                    optimizer.zero_grad()
+                if step:
+                    optimizer.step()
+                total = total + (loss.detach() if tensors else loss.item()) * len(targets)
+                count += len(targets)
+            losses.append(total if totals else total / count)
+        return losses
+
+    return train
+
+
+def _loop_with_dataset_sizes(model, loader, epochs):  # also right: zero_grad after step, SGD with momentum
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    history = []
+    for _ in range(epochs):
+        batch_losses = []
+        for x, y in loader:
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=False)
+            batch_losses.append(loss.item())
+        history.append(sum(batch_losses) / len(batch_losses))
+    return history
+
+
+def _loop_normalises_in_place(model, loader, epochs):
+    for inputs, _ in loader:
+        inputs -= inputs.mean(dim=0)
+    return _loop()(model, loader, epochs)
 
 
 def _momentum_torch_style(p, g, v, lr, momentum):
@@ -119,22 +180,47 @@ CASES = {
             (lambda z, t: 1 - torch.softmax(z, dim=1)[torch.arange(len(t)), t].mean(), "expected"),
             (_ce_naive, "gives nan"),
             (_ce_softmax_log, "gives inf"),
-            (lambda z, t: -F.log_softmax(z, dim=0)[torch.arange(len(t)), t].mean(), "expected"),
+            (lambda z, t: -F.log_softmax(z, dim=0)[torch.arange(len(t)), t].mean(), "over the batch (dim=0)"),
+            (lambda z, t: F.nll_loss(F.log_softmax(z, dim=0), t), "dim=1 (or dim=-1)"),
+            (lambda z, t: -F.log_softmax(z, dim=1).gather(1, t).mean(), "targets.unsqueeze(1)"),
             (lambda z, t: -F.log_softmax(z, dim=1)[torch.arange(len(t)), t], "one loss per element"),
         ],
         stub=not_implemented,
     ),
     "momentum_step": Case(
-        correct=[_momentum_torch_style, _momentum_lr_in_velocity, _momentum_in_place],
+        correct=[_momentum_torch_style, _momentum_lr_in_velocity],
         wrong=[
             (lambda p, g, v, lr, m: (p - lr * g, m * v + g), "plain SGD"),
             (lambda p, g, v, lr, m: (p - lr * (m * v + (1 - m) * g), m * v + (1 - m) * g), "an average"),
             (lambda p, g, v, lr, m: (p - lr * v, m * v + g), "old velocity"),
             (lambda p, g, v, lr, m: (p + lr * (m * v + g), m * v + g), "uphill"),
-            (lambda p, g, v, lr, m: (m * v + g, p - lr * (m * v + g)), "differ"),
+            (lambda p, g, v, lr, m: (m * v + g, p - lr * (m * v + g)), "in the order (parameter, velocity)"),
+            (_momentum_in_place, "changed its input p in place"),
             (lambda p, g, v, lr, m: p - lr * (m * v + g), "should return a pair"),
             (lambda p, g, v, lr, m: (p - 2 * lr * (m * v + g), m * v + g), "differ from torch.optim.SGD"),
             (lambda p, g, v, lr, m: (float(p.sum()), v), "new parameter"),
+        ],
+        stub=not_implemented,
+    ),
+    "train": Case(
+        correct=[
+            _loop(),
+            _loop(make_optimizer=lambda parameters: torch.optim.SGD(parameters, lr=0.1, momentum=0.9)),
+            _loop(make_optimizer=lambda parameters: torch.optim.AdamW(parameters, lr=0.01)),
+            _loop_with_dataset_sizes,
+        ],
+        wrong=[
+            (_loop(zero_grad=False), "piled up"),
+            (_loop(step=False), "never changed"),
+            (_loop(zero_between=True), "not between backward() and step()"),
+            (_loop(backward=False), "no gradient ever reached"),
+            (_loop(one_epoch=True), "went over the data once"),
+            (_loop(one_batch=True), "one step per epoch"),
+            (_loop(make_optimizer=lambda parameters: torch.optim.SGD(parameters, lr=0.001)), "below 0.25"),
+            (_loop(tensors=True), "holds tensors"),
+            (_loop(totals=True), "totals, not means"),
+            (lambda model, loader, epochs: _loop()(model, loader, epochs)[-1], "list of the mean losses"),
+            (_loop_normalises_in_place, "in place"),
         ],
         stub=not_implemented,
     ),

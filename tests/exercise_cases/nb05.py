@@ -99,6 +99,37 @@ def _mean_std_welford(loader):
     return [mean, (m2 / count) ** 0.5]
 
 
+def _mean_std_counting_images(loader):
+    """Counts images (len) instead of pixels (numel): the mean is 64 times too large, the variance negative."""
+    count, total, squares = 0, 0.0, 0.0
+    for images, _ in loader:
+        count += len(images)
+        total += images.sum().item()
+        squares += (images**2).sum().item()
+    mean = total / count
+    return mean, (squares / count - mean**2) ** 0.5  # a negative number to the power 0.5: a complex number
+
+
+def _mean_std_counting_batches(loader):
+    count, total, squares = 0, 0.0, 0.0
+    for images, _ in loader:
+        count += 1
+        total += images.sum().item()
+        squares += (images**2).sum().item()
+    mean = total / count
+    return mean, (squares / count - mean**2) ** 0.5
+
+
+def _mean_right_variance_negative(loader):
+    """The mean is right but the variance subtracts the wrong thing and goes negative."""
+    mean, _ = _mean_std_reference(loader)
+    count, squares = 0, 0.0
+    for images, _ in loader:
+        count += images.numel()
+        squares += (images**2).sum().item()
+    return mean, (squares / count - 2 * mean) ** 0.5
+
+
 def _mean_of_batch_means(loader):
     means = [images.mean().item() for images, _ in loader]
     stds = [images.std().item() for images, _ in loader]
@@ -174,7 +205,7 @@ def _sqrt_reference(labels):
 
 
 def _sqrt_unique(labels):
-    classes, inverse, counts = torch.unique(labels, return_inverse=True, return_counts=True)
+    _, inverse, counts = torch.unique(labels, return_inverse=True, return_counts=True)
     return counts.float().rsqrt()[inverse] * 7  # any positive scale is fine
 
 
@@ -208,7 +239,11 @@ CASES = {
             (_variance, "the variance"),
             (_swapped, "swapped"),
             (lambda loader: _mean_std_reference(loader)[0], "should return a pair"),
-            (lambda loader: (torch.zeros(2), 0.1), "should be one number"),
+            (_mean_std_counting_images, "64 times too large"),
+            (_mean_std_counting_images, "Count pixels (.numel() of each batch), not images"),
+            (_mean_std_counting_batches, "number of batches"),
+            (_mean_right_variance_negative, "variance under the square root came out negative"),
+            (lambda loader: (torch.zeros(2), 0.1), "should be a single number"),
             (lambda loader: [images.mean() for images in loader], "raised AttributeError"),
         ],
         stub=not_implemented,

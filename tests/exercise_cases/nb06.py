@@ -189,10 +189,18 @@ CASES = {
         correct=[109_386, count_parameters(_MLP), torch.tensor(109_386), np.int64(109_386), 109_386.0],
         wrong=[
             (784 * 128 + 128 * 64 + 64 * 10, "weights only"),
-            (784 * 128 + 128 * 64 + 64 * 10 + 128 + 64, "10 biases of the output layer"),
+            (784 * 128 + 128 * 64 + 64 * 10 + 128 + 64, "misses the biases of the output layer"),
+            (784 * 128 + 128 * 64 + 64 * 10 + 10, "misses the biases of the first layer (784 -> 128) and the biases"),
+            (109_386 - 128 * 64, "misses the weights of the second layer"),
+            (109_386 + 64 * 10 + 10, "counts the weights of the output layer (64 -> 10) and the biases of the output"),
+            (784 * 128 + 128 * 64 + 64 * 10 + 784 + 128 + 64, "one bias per INPUT"),
             (784 + 128 + 64 + 10, "counts units"),
-            (109_000, "expected 109,386"),
-            ("109386", "whole number"),
+            # The learner review's case: the input's 784 pixels counted as parameters. The message names that
+            # mistake; it must not give the right count away (the old one said "expected 109,386").
+            (109_386 + 784, "also counts the 784 input pixels"),
+            (109_000, "too few, by less than the size of the weights of the output layer"),
+            (250_000, "too many, by more than"),
+            ("109386", "no quotes"),
             (109_386.5, "whole number"),
         ],
     ),
@@ -215,7 +223,8 @@ CASES = {
         wrong=[
             (_stopping_zero_based, "count epochs from 1"),
             (_stopping_ties_improve, "not an improvement"),
-            (_stopping_late, "stopped_at is 8, expected 6"),
+            (_stopping_late, "stopped_at is 8, expected 6: epochs 4 to 6 did not improve on epoch 3"),
+            (lambda losses, patience: _stopping(losses, patience)[::-1], "swapped"),
             (_stopping_no_reset, "one epoch early"),
             (lambda losses, patience: len(losses), "two numbers"),
         ],

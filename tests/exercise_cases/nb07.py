@@ -78,6 +78,12 @@ def _pool_mean(x):
     return x.reshape(n, c, h // 2, 2, w // 2, 2).mean(dim=(3, 5))
 
 
+def _pool_max_twice(x):
+    """.max(dim=...) returns (values, indices): calling .max again on that pair fails."""
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).max(dim=3).max(dim=4)
+
+
 def _pool_in_place(x):
     result = _pool_reshape(x)
     x.zero_()
@@ -124,6 +130,13 @@ def _conv_not_reshaped(images, weight, bias):
     return weight.reshape(out_channels, -1) @ patches + bias.reshape(1, -1, 1)
 
 
+def _conv_bias_not_reshaped(images, weight, bias):
+    n, _, h, w = images.shape
+    out_channels, _, k, _ = weight.shape
+    out = weight.reshape(out_channels, -1) @ F.unfold(images, k) + bias
+    return out.reshape(n, out_channels, h - k + 1, w - k + 1)
+
+
 def _conv_flipped(images, weight, bias):
     return _conv_unfold(images, weight.flip(-1, -2), bias)
 
@@ -152,6 +165,7 @@ CASES = {
             (_size_one_sided_padding, "both sides"),
             (_size_ignores_stride, "expected 14"),
             (lambda *args, **kwargs: "28", "whole number"),
+            (lambda size, k, s=1, pad=0, dil=1: _size(size, k, s, pad, dil), "Keep the parameter names"),
         ],
         stub=not_implemented,
     ),
@@ -163,6 +177,7 @@ CASES = {
             (lambda x: x[..., ::2, ::2], "differs from F.max_pool2d"),
             (lambda x: x.amax(dim=(2, 3)), "has shape"),
             (_pool_in_place, "in place"),
+            (_pool_max_twice, "returns a pair (values, indices)"),
         ],
         stub=not_implemented,
     ),
@@ -172,6 +187,7 @@ CASES = {
             (_conv_no_bias, "without the bias"),
             (_conv_not_reshaped, "reshape the"),
             (_conv_flipped, "differs from F.conv2d"),
+            (_conv_bias_not_reshaped, "must first become (1, out_channels, 1)"),
             (lambda images, weight, bias: images, "has shape"),
         ],
         stub=not_implemented,

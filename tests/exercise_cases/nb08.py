@@ -155,7 +155,7 @@ CASES = {
     "freeze": Case(
         correct=[_freeze, _freeze_loop],
         wrong=[
-            (_freeze_gradients_only, "training mode"),
+            (_freeze_gradients_only, "still in training mode, so its batch norm"),
             (_freeze_eval_only, "require gradients"),
             (_freeze_no_return, "returned None"),
             (_freeze_a_copy, "in place"),
@@ -181,9 +181,9 @@ CASES = {
             (_resnet_input_unnormalised, "normalisation is missing"),
             (_resnet_input_fashion_normalised, "FashionMNIST's mean"),
             (_resnet_input_grey, "expects 3"),
-            (_resnet_input_nearest, "bilinear"),
+            (_resnet_input_nearest, "the resizing interpolates differently"),
             (_resnet_input_not_resized, "resize to size x size"),
-            (_resnet_input_in_place, "were changed"),
+            (_resnet_input_in_place, "in place"),
         ],
         stub=not_implemented,
     ),

@@ -2,44 +2,65 @@
 
 import torch
 
-from utils.checks import Exercise, Mismatch, call, expect_close, expect_tensor
+from utils.checks import Mismatch, call, exercise, expect_close, expect_tensor
+
+NOTEBOOK = "00_setup"
 
 
-def _check_first_tensor(answer) -> str:
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "PyTorch has a creation function that fills a tensor of a given size with one value. A size is "
+            "written as a tuple: (rows, columns)."
+        ),
+        (
+            "torch.full takes the size first and the fill value second. Write the value as 7.0, not 7, so the "
+            "tensor holds floating-point numbers."
+        ),
+    ],
+)
+def first_tensor(answer) -> str:
     tensor = expect_tensor(answer, name="first_tensor")
     if tuple(tensor.shape) == (3, 2):
         raise Mismatch("first_tensor has shape (3, 2): that is 3 rows of 2; the exercise asks for 2 rows of 3")
-    expect_tensor(tensor, shape=(2, 3), dtype=torch.float32, name="first_tensor")
+    expect_tensor(tensor, shape=(2, 3), name="first_tensor")
+    if not tensor.is_floating_point():
+        raise Mismatch(f"first_tensor has dtype {tensor.dtype}, whole numbers; write the value as 7.0 to get floats")
     expect_close(tensor, torch.full((2, 3), 7.0), name="first_tensor")
-    return "A (2, 3) float32 tensor full of sevens."
+    return f"A (2, 3) tensor of {tensor.dtype} full of sevens."
 
 
-first_tensor = Exercise(
-    "00_setup",
-    "first_tensor",
-    _check_first_tensor,
-    hint="torch.full(size, fill_value) makes a tensor of one value; a size is a tuple (rows, columns). "
-    "Write the fill value as 7.0 so the tensor holds floats.",
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "Images store pixels as whole numbers from 0 to 255 (dtype uint8), and the result must hold "
+            "fractions. Python has two division operators: one gives fractions, the other rounds down to whole "
+            "numbers. Which one does the scaling need?"
+        ),
+        (
+            "In PyTorch, / is true division: pixels / 255 already gives float32 values, and .float() / 255 "
+            "says the same explicitly. Never use //, which keeps whole numbers. Return a new tensor: a uint8 "
+            "tensor cannot hold the result of dividing it in place."
+        ),
+    ],
 )
-
-
-def _check_scale_pixels(scale_pixels) -> None:
+def scale_pixels(scale_pixels) -> None:
     pixels = torch.tensor([[0, 51, 102], [153, 204, 255]], dtype=torch.uint8)
-    result = call(scale_pixels, pixels)
+    try:
+        result = call(scale_pixels, pixels)
+    except Mismatch as error:
+        if "can't be cast" in str(error):
+            raise Mismatch(
+                "scale_pixels divides its input in place (div_ or /=), but a uint8 tensor cannot hold fractions: "
+                "return a new tensor, e.g. pixels / 255"
+            ) from None
+        raise
     result = expect_tensor(result, shape=(2, 3), name="scale_pixels(pixels)")
     if not result.is_floating_point():
         raise Mismatch(
-            f"scale_pixels(pixels) has dtype {result.dtype}; convert to float before dividing, "
-            "or every pixel below 255 becomes 0"
+            f"scale_pixels(pixels) has dtype {result.dtype}, whole numbers, so every pixel below 255 became 0: "
+            "use true division, pixels / 255, which gives float32 (// rounds down to whole numbers)"
         )
     expect_close(result, pixels.float() / 255, name="scale_pixels(pixels)")
-    expect_close(pixels, torch.tensor([[0, 51, 102], [153, 204, 255]]), name="the input (it was changed in place)")
-
-
-scale_pixels = Exercise(
-    "00_setup",
-    "scale_pixels",
-    _check_scale_pixels,
-    hint="Images store pixels as whole numbers from 0 to 255 (dtype uint8). Convert with .float() first, "
-    "then divide by 255, so 255 becomes 1.0 and 0 stays 0.0.",
-)

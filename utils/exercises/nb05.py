@@ -1,7 +1,7 @@
 """Exercise checks for notebook 05 (Dataset and DataLoader).
 
-Every check builds its own small data from a private ``torch.Generator``, so running a check
-never changes the random numbers the notebook draws afterwards.
+Each check builds its own small data; :meth:`utils.checks.Exercise.check` restores every random
+generator afterwards, so running a check never changes what the notebook draws next.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from utils.checks import Exercise, Mismatch, call, expect, expect_close, expect_tensor
+from utils.checks import Mismatch, as_number, call, exercise, expect, expect_close, expect_tensor
 
 NOTEBOOK = "05_datasets_and_dataloaders"
 
@@ -20,6 +20,7 @@ NOTEBOOK = "05_datasets_and_dataloaders"
 
 
 def _check_windows(dataset_class, series: torch.Tensor, window: int) -> None:
+    """Compare every item of ``dataset_class(series, window)`` with the window and target it should hold."""
     dataset = call(dataset_class, series, window)
     length = call(len, dataset)
     expected_length = len(series) - window
@@ -56,69 +57,123 @@ def _check_windows(dataset_class, series: torch.Tensor, window: int) -> None:
         expect_close(target, series[index + window], name=f"the target of item {index}")
 
 
-def _check_sliding_windows(dataset_class) -> str:
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "Work out one small case on paper first: 10 values and window=3. Which slice is window 0, which value is "
+            "its target, and which window is the last one that still has a value after it?"
+        ),
+        (
+            "Item i is the slice of the series that starts at i and holds `window` values, paired with the value at "
+            "position i + window. The last window that has a target starts at len(series) - window - 1, so the "
+            "dataset has len(series) - window items."
+        ),
+    ],
+)
+def sliding_windows(dataset_class) -> str:
     _check_windows(dataset_class, 1.5 * torch.arange(10.0), 3)
     _check_windows(dataset_class, torch.arange(6.0) ** 2, 5)
     _check_windows(dataset_class, torch.arange(14.0).reshape(7, 2), 2)  # two values per time step
     return "Every window and target is right, and len counts exactly the windows that have a target."
 
 
-sliding_windows = Exercise(
-    NOTEBOOK,
-    "sliding_windows",
-    _check_sliding_windows,
-    hint="Window i starts at i and ends just before i + window; its target is series[i + window]. The last window "
-    "whose target exists starts at len(series) - window - 1, so there are len(series) - window items.",
-)
-
-
 # --------------------------------------------------------------------------- Exercise 2: mean_and_std
+
+_IMAGES, _SIDE, _BATCH = 101, 8, 10
 
 
 def _loader() -> tuple[DataLoader, torch.Tensor]:
     """101 images of 8x8 whose brightness grows with the index, in batches of 10 (the last holds 1)."""
     generator = torch.Generator().manual_seed(5)
-    scale = torch.linspace(0.2, 1.0, 101).view(101, 1, 1, 1)
-    images = torch.rand(101, 1, 8, 8, generator=generator) * scale
-    return DataLoader(TensorDataset(images, torch.zeros(101, dtype=torch.int64)), batch_size=10), images
+    scale = torch.linspace(0.2, 1.0, _IMAGES).view(_IMAGES, 1, 1, 1)
+    images = torch.rand(_IMAGES, 1, _SIDE, _SIDE, generator=generator) * scale
+    labels = torch.zeros(_IMAGES, dtype=torch.int64)
+    return DataLoader(TensorDataset(images, labels), batch_size=_BATCH), images
 
 
-def _as_number(value, name: str) -> float:
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{name} should be one number, not a tensor of shape {tuple(value.shape)}")
-        return float(value)
+def _near(value: float, target: float) -> bool:
+    return math.isclose(value, target, rel_tol=1e-3)
+
+
+def _real_or_nan(value) -> float:
+    """``value`` as a real number, or nan when it is not one (the std is judged on its own later)."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise Mismatch(f"{name} should be a number, not {type(value).__name__}") from None
+        return as_number(value)
+    except Mismatch:
+        return math.nan
 
 
-def _check_mean_and_std(mean_and_std) -> str:
+def _explain_wrong_count(mean: float, expected_mean: float) -> None:
+    """Name the mistake when the mean is a whole multiple or fraction of the right one: a wrong count."""
+    pixels_per_image = _SIDE * _SIDE
+    batches = math.ceil(_IMAGES / _BATCH)
+    ratio = mean / expected_mean
+    if _near(ratio, pixels_per_image):
+        raise Mismatch(
+            f"the mean is {mean:.4g}, {pixels_per_image} times too large: the sum of all pixels was divided by the "
+            f"number of images, but each image has {_SIDE} x {_SIDE} = {pixels_per_image} pixels. Count pixels "
+            "(.numel() of each batch), not images (len of each batch)"
+        )
+    if _near(ratio, _IMAGES * pixels_per_image / batches):
+        raise Mismatch(
+            f"the mean is {mean:.4g}, about {ratio:.0f} times too large: the sum of all pixels was divided by the "
+            "number of batches. Count pixels (.numel() of each batch)"
+        )
+    if ratio > 1.5 or ratio < 1 / 1.5:
+        raise Mismatch(
+            f"the mean is {mean:.4g}, {ratio:.3g} times the mean of all pixels ({expected_mean:.4g}): check what "
+            "the count adds up; it should be the number of pixels seen"
+        )
+
+
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "You never hold all pixels at once, so keep three running totals across the batches, enough to give both "
+            "numbers at the end: how many pixels you have seen, their sum, and the sum of their squares."
+        ),
+        (
+            "Before the loop set a count and two sums to zero. For each batch add its number of pixels (.numel(), not "
+            "len, which counts images), its sum and the sum of its squares. After the loop the mean is sum / count, "
+            "and the std is the square root of (sum of squares / count - mean squared). Return Python floats (.item())."
+        ),
+    ],
+)
+def mean_and_std(mean_and_std) -> str:
     loader, images = _loader()
     result = call(mean_and_std, loader)
     expect(
         isinstance(result, (tuple, list)) and len(result) == 2,
         f"mean_and_std(loader) should return a pair (mean, std), not {type(result).__name__}",
     )
-    mean, std = (_as_number(value, name) for value, name in zip(result, ("the mean", "the std")))
+    mean_answer, std_answer = result
     expected_mean, expected_std = images.double().mean().item(), images.double().std().item()
     batch_means = [batch.double().mean().item() for batch, _ in loader]
     batch_stds = [batch.double().std().item() for batch, _ in loader]
 
-    def near(value: float, target: float) -> bool:
-        return math.isclose(value, target, rel_tol=1e-3)
-
-    if near(mean, expected_std) and near(std, expected_mean):
+    # The mean first: a wrong count breaks the mean, and only then the std (whose variance may turn negative).
+    mean = as_number(mean_answer, "the mean")
+    if _near(mean, expected_std) and _near(_real_or_nan(std_answer), expected_mean):
         raise Mismatch("the two numbers are swapped: return (mean, std)")
-    if near(mean, sum(batch_means) / len(batch_means)):
+    if _near(mean, sum(batch_means) / len(batch_means)):
         raise Mismatch(
             f"the mean is {mean:.4f}, the average of the per-batch means, expected {expected_mean:.4f}: the last batch "
             "has 1 image, not 10, but counts as much. Sum all pixels and divide by how many there are"
         )
+    _explain_wrong_count(mean, expected_mean)
     expect_close(mean, expected_mean, name="the mean", rtol=1e-3)
-    if near(std, expected_std**2):
+
+    if isinstance(std_answer, complex):
+        raise Mismatch(
+            "the mean is right, but the std is a complex number: the variance under the square root came out "
+            "negative. Compute it as (sum of squares / count) - mean ** 2, with the same pixel count as the mean"
+        )
+    std = as_number(std_answer, "the std")
+    if _near(std, expected_std**2):
         raise Mismatch(f"the std is {std:.4f}, which is the variance: take its square root")
-    if near(std, sum(batch_stds) / len(batch_stds)):
+    if _near(std, sum(batch_stds) / len(batch_stds)):
         raise Mismatch(
             f"the std is {std:.4f}, the average of the per-batch stds, expected {expected_std:.4f}: it misses how much "
             "the batches differ from each other. Keep the sum of squares over all pixels"
@@ -127,23 +182,17 @@ def _check_mean_and_std(mean_and_std) -> str:
     return "It matches the mean and std of all pixels of a test loader whose last batch is smaller than the others."
 
 
-mean_and_std = Exercise(
-    NOTEBOOK,
-    "mean_and_std",
-    _check_mean_and_std,
-    hint="Before the loop: count, total, total_of_squares = 0, 0.0, 0.0. For each batch of images: count += "
-    "images.numel(); total += images.sum().item(); total_of_squares += (images ** 2).sum().item(). After the "
-    "loop: mean = total / count and std = (total_of_squares / count - mean ** 2) ** 0.5.",
-)
-
-
 # --------------------------------------------------------------------------- Exercise 3: pad_collate
 
-_SEQUENCES = [torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10, 11, 12]), torch.tensor([4]), torch.tensor([3, 2])]
-_LABELS = [0, 2, 1, 2]
+
+def _sequences_and_labels() -> tuple[list[torch.Tensor], list[int]]:
+    """Four sequences of different lengths (3, 5, 1, 2) and their labels, built afresh for every check."""
+    sequences = [torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10, 11, 12]), torch.tensor([4]), torch.tensor([3, 2])]
+    return sequences, [0, 2, 1, 2]
 
 
 def _check_batch(result, sequences: list[torch.Tensor], labels: list[int], where: str) -> None:
+    """Compare one collated batch with what padding ``sequences`` and ``labels`` should give."""
     expect(
         isinstance(result, (tuple, list)) and len(result) == 3,
         f"{where} should return three things, (padded, lengths, labels), not "
@@ -183,24 +232,29 @@ def _check_batch(result, sequences: list[torch.Tensor], labels: list[int], where
     expect(batch_labels.tolist() == labels, f"labels is {batch_labels.tolist()}, expected {labels}")
 
 
-def _check_pad_collate(pad_collate) -> str:
-    batch = [(sequence.clone(), label) for sequence, label in zip(_SEQUENCES, _LABELS)]
-    _check_batch(call(pad_collate, batch), _SEQUENCES, _LABELS, "pad_collate(batch)")
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "The batch arrives as a list of pairs. Separate the sequences from the labels first; then each of the "
+            "three outputs is one call: a padding function from torch.nn.utils.rnn, and two tensors made from lists."
+        ),
+        (
+            "zip(*batch) turns the list of pairs into a tuple of sequences and a tuple of labels. pad_sequence pads "
+            "with 0 by default but puts time first, so ask for batch_first=True. Take every length from the sequences "
+            "before padding, and make the lengths and the labels int64 tensors with torch.tensor."
+        ),
+    ],
+)
+def pad_collate(pad_collate) -> str:
+    sequences, labels = _sequences_and_labels()
+    _check_batch(call(pad_collate, list(zip(sequences, labels))), sequences, labels, "pad_collate(batch)")
     # The same through a DataLoader; any object with __len__ and __getitem__ is a dataset, even a list.
-    loader = DataLoader(list(zip(_SEQUENCES, _LABELS)), batch_size=3, collate_fn=pad_collate)
+    loader = DataLoader(list(zip(sequences, labels)), batch_size=3, collate_fn=pad_collate)
     batches = call(list, loader)
     expect(len(batches) == 2, f"a DataLoader over 4 items in batches of 3 should give 2 batches, not {len(batches)}")
-    _check_batch(batches[1], _SEQUENCES[3:], _LABELS[3:], "pad_collate, for a batch of one item")
+    _check_batch(batches[1], sequences[3:], labels[3:], "pad_collate, for a batch of one item")
     return "It pads, keeps the lengths, and works as a DataLoader's collate_fn."
-
-
-pad_collate = Exercise(
-    NOTEBOOK,
-    "pad_collate",
-    _check_pad_collate,
-    hint="sequences, labels = zip(*batch) separates the pairs. Then pad_sequence(sequences, batch_first=True, "
-    "padding_value=0), torch.tensor([len(s) for s in sequences]) and torch.tensor(labels).",
-)
 
 
 # --------------------------------------------------------------------------- Exercise 4: sqrt_sample_weights
@@ -214,13 +268,28 @@ def _labels() -> torch.Tensor:
 
 
 def _shares(weights: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each class's share of the draws: the sum of its items' weights over the sum of all weights."""
     per_class = torch.zeros(len(_COUNTS), dtype=torch.float64).index_add_(0, labels, weights.double())
     return per_class / per_class.sum()
 
 
-def _check_sqrt_sample_weights(sqrt_sample_weights) -> str:
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "A class with n items, each of weight w, is drawn with a share proportional to n times w. Which w makes "
+            "n times w grow like the square root of n? Then give every item the w of its own class."
+        ),
+        (
+            "Each item needs the weight 1 / sqrt(n) of its class. torch.bincount(labels) counts the items of every "
+            "class; indexing that result with [labels] gives each item its class's count. Use floats before the "
+            "square root and the division."
+        ),
+    ],
+)
+def sqrt_sample_weights(sqrt_sample_weights) -> str:
     labels = _labels()
-    weights = call(sqrt_sample_weights, labels.clone())
+    weights = call(sqrt_sample_weights, labels)
     if isinstance(weights, torch.Tensor) and tuple(weights.shape) == (len(_COUNTS),):
         raise Mismatch(
             f"the weights have shape {tuple(weights.shape)}, one per class; the sampler needs one per item, "
@@ -241,8 +310,10 @@ def _check_sqrt_sample_weights(sqrt_sample_weights) -> str:
             torch.full((len(_COUNTS),), 1 / len(_COUNTS), dtype=torch.float64),
         ),
         (
-            "proportional to the class sizes, as without a sampler: "
-            "each item's weight should shrink as its class grows",
+            (
+                "proportional to the class sizes, as without a sampler: "
+                "each item's weight should shrink as its class grows"
+            ),
             counts / counts.sum(),
         ),
         (faster, counts**1.5 / (counts**1.5).sum()),
@@ -259,13 +330,3 @@ def _check_sqrt_sample_weights(sqrt_sample_weights) -> str:
         + "; expected "
         + ", ".join(f"{share:.1%}" for share in wanted.tolist())
     )
-
-
-sqrt_sample_weights = Exercise(
-    NOTEBOOK,
-    "sqrt_sample_weights",
-    _check_sqrt_sample_weights,
-    hint="A class with n items whose items each weigh w gets a share proportional to n * w. For n * w to be sqrt(n), "
-    "each item needs w = 1 / sqrt(n). torch.bincount(labels) gives every class's n; index it with [labels] to get "
-    "each item's n.",
-)

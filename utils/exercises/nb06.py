@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from utils.checks import Exercise, Mismatch, call, expect
+from utils.checks import Mismatch, as_int, as_number, call, exercise, expect
 from utils.training import evaluate
 
 NOTEBOOK = "06_mlps"
@@ -17,109 +18,153 @@ NOTEBOOK = "06_mlps"
 
 # A 784 -> 128 -> 64 -> 10 MLP: weights plus biases of its three Linear layers.
 _LAYERS = [(784, 128), (128, 64), (64, 10)]
-_N_PARAMETERS = sum(n_in * n_out + n_out for n_in, n_out in _LAYERS)
+_LAYER_NAMES = ["the first layer (784 -> 128)", "the second layer (128 -> 64)", "the output layer (64 -> 10)"]
 _N_WEIGHTS = sum(n_in * n_out for n_in, n_out in _LAYERS)
+_N_BIASES = sum(n_out for _, n_out in _LAYERS)
+_N_PARAMETERS = _N_WEIGHTS + _N_BIASES
 
 
-def _as_int(value, name: str) -> int:
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{name} should be a single number, not a tensor of shape {tuple(value.shape)}")
-        value = value.item()
-    if isinstance(value, (str, bytes)):
-        raise Mismatch(f"{name} should be a whole number, not a string")
+def _parts() -> list[tuple[str, int]]:
+    """Each layer's weights and biases, named, with their sizes: the pieces a wrong count can miss or repeat."""
+    parts = []
+    for name, (n_in, n_out) in zip(_LAYER_NAMES, _LAYERS):
+        parts.append((f"the weights of {name}", n_in * n_out))
+        parts.append((f"the biases of {name}", n_out))
+    return parts
+
+
+def _explain_count(count: int) -> None:
+    """Say what a wrong parameter count misses or repeats, without giving the right count away."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise Mismatch(f"{name} should be a whole number, not {type(value).__name__}") from None
-    expect(number == int(number), f"{name} is {number}, but a number of parameters is a whole number")
-    return int(number)
+        _name_the_mistake(count)
+    except Mismatch as error:
+        raise Mismatch(f"n_parameters is {count:,}: {error}") from None
 
 
-def _check_n_parameters(answer) -> str:
-    count = _as_int(answer, "n_parameters")
+def _name_the_mistake(count: int) -> None:
     if count == _N_WEIGHTS:
-        raise Mismatch(f"{count:,} counts the weights only: every Linear layer also has one bias per output")
-    if count == _N_PARAMETERS - 128 - 64:
-        raise Mismatch(f"{count:,} misses some biases: each of the three Linear layers has one bias per output")
-    if count == 784 * 128 + 128 * 64 + 64 * 10 + 128 + 64:
-        raise Mismatch(f"{count:,} misses the 10 biases of the output layer")
-    if count == 784 + 128 + 64 + 10:
-        raise Mismatch(f"{count:,} counts units (neurons), not parameters: a Linear layer has inputs x outputs weights")
-    expect(count == _N_PARAMETERS, f"n_parameters is {count:,}, expected {_N_PARAMETERS:,}")
-    return f"{_N_WEIGHTS:,} weights and {_N_PARAMETERS - _N_WEIGHTS} biases."
+        raise Mismatch("that counts the weights only: every Linear layer also has one bias per output")
+    if count == sum(n_in for n_in, _ in _LAYERS) + _LAYERS[-1][1]:
+        raise Mismatch("that counts units (neurons), not parameters: a Linear layer has inputs x outputs weights")
+    if count == _N_WEIGHTS + sum(n_in for n_in, _ in _LAYERS):
+        raise Mismatch("that gives each layer one bias per INPUT; a Linear layer has one bias per output")
+    if count == _N_PARAMETERS + _LAYERS[0][0]:
+        raise Mismatch(
+            "that also counts the 784 input pixels, but the input is not a layer and has no parameters of its own"
+        )
+    parts = _parts()
+    for size in range(1, 3):
+        for chosen in itertools.combinations(parts, size):
+            names = " and ".join(name for name, _ in chosen)
+            total = sum(part for _, part in chosen)
+            if count == _N_PARAMETERS - total:
+                raise Mismatch(f"that misses {names}; count n_in x n_out weights plus n_out biases for every layer")
+            if count == _N_PARAMETERS + total:
+                raise Mismatch(f"that counts {names} twice")
+    direction = "many" if count > _N_PARAMETERS else "few"
+    off = abs(count - _N_PARAMETERS)
+    smallest = min(parts, key=lambda part: part[1] if part[1] >= off else math.inf)
+    size_hint = (
+        f"by less than the size of {smallest[0]}"
+        if smallest[1] >= off
+        else "by more than the whole first layer's weights"
+    )
+    raise Mismatch(
+        f"that is too {direction}, {size_hint}: recount layer by layer, n_in x n_out weights plus n_out biases each"
+    )
 
 
-n_parameters = Exercise(
+@exercise(
     NOTEBOOK,
-    "n_parameters",
-    _check_n_parameters,
-    hint="nn.Linear(n_in, n_out) holds an (n_out, n_in) weight matrix and n_out biases: n_in * n_out + n_out "
-    "parameters. Add that up for the three layers 784 -> 128, 128 -> 64 and 64 -> 10 (or build the model and "
-    "call utils.count_parameters on it).",
+    hints=[
+        (
+            "Count one layer at a time and add the three counts up. A Linear layer stores a weight for every pair of "
+            "(input, output) and one bias for every output; the input itself is not a layer."
+        ),
+        (
+            "nn.Linear(n_in, n_out) holds an (n_out, n_in) weight matrix and n_out biases: n_in * n_out + n_out "
+            "parameters. Do that for 784 -> 128, 128 -> 64 and 64 -> 10, or build the model and count its parameters "
+            "with utils.count_parameters."
+        ),
+    ],
 )
+def n_parameters(answer) -> str:
+    expect(
+        not isinstance(answer, (str, bytes)),
+        "n_parameters is text; store a whole number (no quotes) so that it can be compared",
+    )
+    number = as_number(answer, "n_parameters")
+    expect(number.is_integer(), f"n_parameters is {number}, but a number of parameters is a whole number")
+    count = int(number)
+    if count != _N_PARAMETERS:
+        _explain_count(count)
+    return f"{_N_WEIGHTS:,} weights and {_N_BIASES} biases."
+
 
 # --------------------------------------------------------------------------- dropout
 
 
-def _check_dropout(dropout) -> str:
-    with torch.random.fork_rng():  # the learner's randomness must not shift the notebook's
-        torch.manual_seed(1234)
-        x = torch.rand(200, 500) + 1.0  # no zeros, so a zero in the output means "dropped"
-        original = x.clone()
-        p = 0.25
-        out = call(dropout, x, p, True)
-        expect(isinstance(out, torch.Tensor), f"dropout(x, p, True) should return a tensor, not {type(out).__name__}")
-        expect(
-            tuple(out.shape) == tuple(x.shape),
-            f"dropout(x, p, True) has shape {tuple(out.shape)}, expected {tuple(x.shape)}",
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "Two cases. In evaluation nothing happens. In training, draw a fresh random keep-or-drop decision for every "
+            "element (keep with probability 1 - p), zero the dropped ones and enlarge the kept ones so that the "
+            "average stays the same."
+        ),
+        (
+            "In training: torch.rand_like(x) gives uniform numbers in [0, 1); comparing them with p (>= p) gives a "
+            "boolean mask that is True with probability 1 - p. Multiply x by the mask and divide by (1 - p). Build a "
+            "new tensor; don't change x in place."
+        ),
+    ],
+)
+def dropout(dropout) -> str:
+    torch.manual_seed(1234)  # a fixed draw, so a message is the same on every run
+    x = torch.rand(200, 500) + 1.0  # no zeros, so a zero in the output means "dropped"
+    p = 0.25
+    out = call(dropout, x, p, True)
+    expect(isinstance(out, torch.Tensor), f"dropout(x, p, True) should return a tensor, not {type(out).__name__}")
+    expect(
+        tuple(out.shape) == tuple(x.shape),
+        f"dropout(x, p, True) has shape {tuple(out.shape)}, expected {tuple(x.shape)}",
+    )
+    dropped = (out == 0).float().mean().item()
+    if abs(dropped - (1 - p)) < 0.02:
+        raise Mismatch(
+            f"with p={p} you zeroed {dropped:.0%} of the values: p is the probability of DROPPING a value, "
+            "not of keeping it"
         )
-        expect(torch.equal(x, original), "dropout changed its input x in place; return a new tensor instead")
-        dropped = (out == 0).float().mean().item()
-        if abs(dropped - (1 - p)) < 0.02:
-            raise Mismatch(
-                f"with p={p} you zeroed {dropped:.0%} of the values: p is the probability of DROPPING a value, "
-                "not of keeping it"
-            )
-        expect(
-            abs(dropped - p) < 0.02,
-            f"with p={p} dropout(x, p, True) zeroed {dropped:.1%} of the values, expected about {p:.0%}",
-        )
-        kept = out != 0
-        if torch.allclose(out[kept], x[kept]):
-            raise Mismatch(
-                "the kept values are unchanged: scale them by 1 / (1 - p) so the expected value stays the same"
-            )
-        if torch.allclose(out[kept], x[kept] * (1 - p)):
-            raise Mismatch("the kept values are multiplied by (1 - p); divide by (1 - p) instead")
-        expect(
-            torch.allclose(out[kept], x[kept] / (1 - p), rtol=1e-5),
-            "the kept values should be the inputs divided by (1 - p)",
-        )
-        again = call(dropout, x, p, True)
-        expect(
-            not torch.equal((again == 0), (out == 0)),
-            "two calls dropped exactly the same values: draw a fresh random mask on every call",
-        )
-        evaluation = call(dropout, x, p, False)
-        expect(
-            isinstance(evaluation, torch.Tensor) and torch.equal(evaluation, x),
-            "with training=False dropout must return x unchanged (no dropping, no scaling)",
-        )
-        no_drop = call(dropout, x, 0.0, True)
-        expect(
-            isinstance(no_drop, torch.Tensor) and torch.allclose(no_drop, x),
-            "with p=0 nothing should be dropped or scaled",
-        )
+    expect(
+        abs(dropped - p) < 0.02,
+        f"with p={p} dropout(x, p, True) zeroed {dropped:.1%} of the values, expected about {p:.0%}",
+    )
+    kept = out != 0
+    if torch.allclose(out[kept], x[kept]):
+        raise Mismatch("the kept values are unchanged: scale them by 1 / (1 - p) so the expected value stays the same")
+    if torch.allclose(out[kept], x[kept] * (1 - p)):
+        raise Mismatch("the kept values are multiplied by (1 - p); divide by (1 - p) instead")
+    expect(
+        torch.allclose(out[kept], x[kept] / (1 - p), rtol=1e-5),
+        "the kept values should be the inputs divided by (1 - p)",
+    )
+    again = call(dropout, x, p, True)
+    expect(
+        not torch.equal((again == 0), (out == 0)),
+        "two calls dropped exactly the same values: draw a fresh random mask on every call",
+    )
+    evaluation = call(dropout, x, p, False)
+    expect(
+        isinstance(evaluation, torch.Tensor) and torch.equal(evaluation, x),
+        "with training=False dropout must return x unchanged (no dropping, no scaling)",
+    )
+    no_drop = call(dropout, x, 0.0, True)
+    expect(
+        isinstance(no_drop, torch.Tensor) and torch.allclose(no_drop, x),
+        "with p=0 nothing should be dropped or scaled",
+    )
     return "Kept values are scaled by 1/(1-p), so the mean activation is the same in training and evaluation."
 
-
-dropout = Exercise(
-    NOTEBOOK,
-    "dropout",
-    _check_dropout,
-    hint="If not training, return x. Otherwise draw a mask: torch.rand_like(x) >= p is True with probability "
-    "1 - p (a value to keep). Multiply x by the mask and divide by (1 - p): x * mask / (1 - p).",
-)
 
 # --------------------------------------------------------------------------- stopping_epoch
 
@@ -145,7 +190,34 @@ _STOPPING_CASES = [
 ]
 
 
-def _check_stopping_epoch(stopping_epoch) -> str:
+def _why_it_stops(want_stop: int, want_best: int, patience: int, n_epochs: int) -> str:
+    """In words: why the rule stops where it does, for a message."""
+    if want_stop == n_epochs and want_stop - want_best < patience:
+        return "the patience is never used up, so training runs to the last epoch"
+    first = want_best + 1
+    span = f"epoch {first}" if first == want_stop else f"epochs {first} to {want_stop}"
+    return (
+        f"{span} did not improve on epoch {want_best}: that makes {want_stop - want_best} in a row, which reaches "
+        f"patience={patience}, so training stops right there"
+    )
+
+
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "Walk through the epochs in order, remembering three things as you go: the best loss so far, the epoch "
+            "where it happened, and how many epochs in a row have not beaten it. Epochs are counted from 1."
+        ),
+        (
+            "Loop with enumerate(val_losses, start=1). A loss strictly lower than the best updates the best loss and "
+            "its epoch and resets the counter to 0; any other loss adds 1 to the counter. As soon as the counter "
+            "reaches patience, return (this epoch, the best epoch); after the loop, return (the number of epochs, "
+            "the best epoch)."
+        ),
+    ],
+)
+def stopping_epoch(stopping_epoch) -> str:
     for losses, patience in _STOPPING_CASES:
         answer = call(stopping_epoch, list(losses), patience)
         where = f"stopping_epoch({losses}, patience={patience})"
@@ -153,10 +225,15 @@ def _check_stopping_epoch(stopping_epoch) -> str:
             isinstance(answer, (tuple, list)) and len(answer) == 2,
             f"{where} should return two numbers (stopped_at, best_epoch), not {answer!r}",
         )
-        stopped_at, best_epoch = answer
+        stopped_at, best_epoch = (as_int(value, name) for value, name in zip(answer, ("stopped_at", "best_epoch")))
         want_stop, want_best = _reference_stopping(losses, patience)
+        why = _why_it_stops(want_stop, want_best, patience, len(losses))
         if (stopped_at, best_epoch) == (want_stop - 1, want_best - 1):
             raise Mismatch(f"{where} gave {tuple(answer)}: count epochs from 1, as utils.fit does")
+        if (stopped_at, best_epoch) == (want_best, want_stop) and want_best != want_stop:
+            raise Mismatch(
+                f"{where} gave {tuple(answer)}: the two numbers are swapped; return (stopped_at, best_epoch)"
+            )
         if best_epoch != want_best and len(set(losses)) == 1:
             raise Mismatch(
                 f"{where}: best_epoch is {best_epoch}, expected {want_best}: a loss equal to the best "
@@ -164,29 +241,15 @@ def _check_stopping_epoch(stopping_epoch) -> str:
             )
         if stopped_at == want_stop + 1:
             raise Mismatch(
-                f"{where}: stopped at epoch {stopped_at}, one epoch late; stop as soon as the "
-                f"number of epochs without improvement reaches patience"
+                f"{where}: stopped at epoch {stopped_at}, one epoch late: {why}. Stop as soon as the "
+                "number of epochs without improvement reaches patience"
             )
         if stopped_at == want_stop - 1:
-            raise Mismatch(f"{where}: stopped at epoch {stopped_at}, one epoch early")
-        expect(
-            stopped_at == want_stop,
-            f"{where}: stopped_at is {stopped_at}, expected {want_stop}; stop as soon as the number of epochs "
-            "without improvement reaches patience",
-        )
+            raise Mismatch(f"{where}: stopped at epoch {stopped_at}, one epoch early: {why}")
+        expect(stopped_at == want_stop, f"{where}: stopped_at is {stopped_at}, expected {want_stop}: {why}")
         expect(best_epoch == want_best, f"{where}: best_epoch is {best_epoch}, expected {want_best}")
     return "Your rule stops exactly where utils.fit(..., patience=...) does."
 
-
-stopping_epoch = Exercise(
-    NOTEBOOK,
-    "stopping_epoch",
-    _check_stopping_epoch,
-    hint="Walk through the losses with enumerate(val_losses, start=1). Keep the best loss, its epoch and a counter "
-    "of epochs without improvement; a loss strictly below the best resets the counter, anything else adds 1. "
-    "When the counter reaches patience, return (this epoch, best epoch); if it never does, return "
-    "(len(val_losses), best epoch).",
-)
 
 # --------------------------------------------------------------------------- evaluate_by_hand
 
@@ -195,40 +258,50 @@ def _evaluation_setup() -> tuple[nn.Module, DataLoader, nn.Module]:
     generator = torch.Generator().manual_seed(6)
     inputs = torch.randn(50, 12, generator=generator)
     targets = torch.randint(0, 3, (50,), generator=generator)
-    with torch.random.fork_rng():
-        torch.manual_seed(6)
-        model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 3))
+    torch.manual_seed(6)
+    model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 3))
     # 50 items in batches of 16: the last batch holds only 2, so a plain mean of batch losses is biased.
     loader = DataLoader(TensorDataset(inputs, targets), batch_size=16)
     return model, loader, nn.CrossEntropyLoss()
 
 
-def _check_evaluate_by_hand(evaluate_by_hand) -> str:
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "Three things differ from a training loop: the model must be told it is being evaluated (dropout and "
+            "batch norm behave differently then), no gradients are needed, and a smaller last batch must not count "
+            "as much as a full one. Keep running totals and divide once at the end."
+        ),
+        (
+            "Call model.eval() and loop inside torch.no_grad(). For each batch: move inputs and targets to the "
+            "device, compute the logits, add the batch's loss times its number of items to a total, and add how many "
+            "argmax predictions equal the targets to a count. Return total / items and correct / items as numbers."
+        ),
+    ],
+)
+def evaluate_by_hand(evaluate_by_hand) -> str:
     device = torch.device("cpu")
     model, loader, loss_fn = _evaluation_setup()
     model.train()  # as after training: evaluate_by_hand must switch dropout off itself
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        answer = call(evaluate_by_hand, model, loader, loss_fn, device)
+    torch.manual_seed(0)
+    answer = call(evaluate_by_hand, model, loader, loss_fn, device)
     expect(
         isinstance(answer, (tuple, list)) and len(answer) == 2,
         f"evaluate_by_hand should return two numbers (mean loss, accuracy), not {type(answer).__name__}",
     )
-    loss, accuracy = answer
-    for name, value in (("the mean loss", loss), ("the accuracy", accuracy)):
-        if isinstance(value, torch.Tensor):
-            expect(value.numel() == 1, f"{name} should be a single number")
-            expect(
-                not value.requires_grad,
+    for name, value in zip(("the mean loss", "the accuracy"), answer):
+        if isinstance(value, torch.Tensor) and value.requires_grad:
+            raise Mismatch(
                 f"{name} is a tensor that requires grad: compute it under torch.no_grad() "
-                "and return a Python number (.item())",
+                "and return a Python number (.item())"
             )
     if model.training:
         raise Mismatch(
             "the model is still in training mode after your function: call model.eval() first, "
             "or dropout keeps dropping values while you evaluate"
         )
-    loss, accuracy = float(loss), float(accuracy)
+    loss, accuracy = as_number(answer[0], "the mean loss"), as_number(answer[1], "the accuracy")
     expected_loss, expected_accuracy = evaluate(model, loader, loss_fn, device)
     if 1 < accuracy <= 100 and math.isclose(accuracy / 100, expected_accuracy, abs_tol=1e-6):
         raise Mismatch(f"the accuracy is {accuracy:.4g}: return a fraction between 0 and 1, not a percentage")
@@ -251,14 +324,3 @@ def _check_evaluate_by_hand(evaluate_by_hand) -> str:
         f"the mean loss is {loss:.5f}, expected {expected_loss:.5f}",
     )
     return "Same numbers as utils.evaluate."
-
-
-evaluate_by_hand = Exercise(
-    NOTEBOOK,
-    "evaluate_by_hand",
-    _check_evaluate_by_hand,
-    hint="Start with model.eval() and wrap the loop in `with torch.no_grad():`. For each batch, move inputs and "
-    "targets to the device, compute the logits, add loss_fn(logits, targets).item() * len(targets) to a running "
-    "total and (logits.argmax(dim=1) == targets).sum().item() to a count of correct answers. At the end, divide "
-    "both by the number of items seen.",
-)

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from utils.checks import Exercise, Mismatch, call, expect, expect_tensor
+from utils.checks import Mismatch, as_number, call, exercise, expect, expect_tensor
 
 NOTEBOOK = "07_cnns"
 
@@ -22,7 +22,21 @@ _DIRECTIONS = {
 }
 
 
-def _check_shift_kernel(kernel) -> str:
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "A kernel that is zero everywhere except for a single 1 copies exactly one neighbour into each output "
+            "pixel. Ask which neighbour of output pixel (i, j) holds the value that should land there."
+        ),
+        (
+            "With padding=1, F.conv2d computes out[i, j] = sum of kernel[a, b] * image[i + a - 1, j + b - 1]: the "
+            "centre of the kernel is (1, 1). Moving the content right means out[i, j] = image[i, j - 1], the pixel on "
+            "the left: put the 1 at the row and column (a, b) that reach it, and use floats (1.0)."
+        ),
+    ],
+)
+def shift_kernel(kernel) -> str:
     kernel = expect_tensor(kernel, name="shift_kernel")
     if tuple(kernel.shape) == (1, 1, 3, 3):
         kernel = kernel[0, 0]
@@ -37,7 +51,7 @@ def _check_shift_kernel(kernel) -> str:
     for (row, column), where in _DIRECTIONS.items():
         single = torch.zeros(3, 3)
         single[row, column] = 1.0
-        if torch.allclose(kernel.float().cpu(), single):
+        if torch.allclose(kernel.detach().float().cpu(), single):
             raise Mismatch(
                 f"this kernel moves the image {where}. F.conv2d does not flip the kernel: "
                 "out[i, j] = sum over a, b of kernel[a, b] * image[i + a - 1, j + b - 1]"
@@ -50,15 +64,6 @@ def _check_shift_kernel(kernel) -> str:
     )
     raise Mismatch("the output is not the image moved one pixel to the right; a shift copies exactly one pixel")
 
-
-shift_kernel = Exercise(
-    NOTEBOOK,
-    "shift_kernel",
-    _check_shift_kernel,
-    hint="A kernel with a single 1 and zeros elsewhere copies one neighbour: with padding=1, out[i, j] = "
-    "image[i + a - 1, j + b - 1] where kernel[a, b] = 1. To move the content right, out[i, j] must be the pixel "
-    "on its left, image[i, j - 1]: which (a, b) gives that?",
-)
 
 # --------------------------------------------------------------------------- conv_output_size
 
@@ -82,23 +87,47 @@ _SIZE_CASES = [
 ]
 
 
-def _check_conv_output_size(conv_output_size) -> str:
+def _call_with_the_exercise_names(conv_output_size, size, kernel_size, stride, padding, dilation):
+    """Call the learner's function by keyword, as the exercise's signature names its parameters."""
+    try:
+        return call(conv_output_size, size, kernel_size, stride=stride, padding=padding, dilation=dilation)
+    except Mismatch as error:
+        if "unexpected keyword argument" in str(error):
+            raise Mismatch(
+                f"{error}. Keep the parameter names of the exercise, conv_output_size(size, kernel_size, stride=1, "
+                "padding=0, dilation=1): the check passes stride, padding and dilation by name"
+            ) from None
+        raise
+
+
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "Count the positions the kernel can take along one dimension. Padding makes the input longer on both "
+            "sides, dilation makes the kernel cover more pixels, and the stride sets how far it jumps each time."
+        ),
+        (
+            "The padded input has size + 2 * padding pixels; a dilated kernel covers dilation * (kernel_size - 1) + 1 "
+            "of them. After the first position, the space that is left, divided by the stride and rounded DOWN (//), "
+            "is the number of further positions: add 1 for the first."
+        ),
+    ],
+)
+def conv_output_size(conv_output_size) -> str:
     for size, kernel_size, stride, padding, dilation in _SIZE_CASES:
-        answer = call(conv_output_size, size, kernel_size, stride=stride, padding=padding, dilation=dilation)
+        answer = _call_with_the_exercise_names(conv_output_size, size, kernel_size, stride, padding, dilation)
         where = (
             f"conv_output_size({size}, kernel_size={kernel_size}, stride={stride}, padding={padding}, "
             f"dilation={dilation})"
         )
         want = _reference_size(size, kernel_size, stride, padding, dilation)
-        if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-            answer = answer.item()
-        expect(isinstance(answer, (int, float)), f"{where} should return a whole number, not {type(answer).__name__}")
-        if isinstance(answer, float):
-            expect(answer.is_integer(), f"{where} is {answer}: round down to a whole number (use //)")
+        expect(not isinstance(answer, (str, bytes)), f"{where} should return a whole number, not text")
+        answer = as_number(answer, where)
+        expect(answer.is_integer(), f"{where} is {answer}: round down to a whole number (use //)")
+        answer = int(answer)
         if answer == want:
             continue
-        if answer == (size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride + 1:
-            raise Mismatch(f"{where} is {answer}, expected {want}: round the division down (//)")
         if answer == math.ceil((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1:
             raise Mismatch(f"{where} is {answer}, expected {want}: the division rounds DOWN, not up")
         if dilation != 1 and answer == _reference_size(size, kernel_size, stride, padding, 1):
@@ -112,32 +141,47 @@ def _check_conv_output_size(conv_output_size) -> str:
     return "Your formula agrees with PyTorch on all 11 layer settings tried."
 
 
-conv_output_size = Exercise(
-    NOTEBOOK,
-    "conv_output_size",
-    _check_conv_output_size,
-    hint="Padding adds 2 * padding pixels; a dilated kernel covers dilation * (kernel_size - 1) + 1 pixels. The "
-    "number of positions is (space left after the first position) // stride + 1, i.e. "
-    "(size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1.",
-)
-
 # --------------------------------------------------------------------------- max_pool_by_hand
 
 
-def _check_max_pool_by_hand(max_pool_by_hand) -> str:
+def _pool(max_pool_by_hand, x: torch.Tensor):
+    """Call the learner's pooling; explain the (values, indices) pair that .max(dim=...) returns."""
+    try:
+        return call(max_pool_by_hand, x)
+    except Mismatch as error:
+        if "torch.return_types" in str(error):
+            raise Mismatch(
+                f"{error}. x.max(dim=...) returns a pair (values, indices), not a tensor: take its .values "
+                "before going on, or use x.amax(dim=...), which returns the values only and accepts several dims"
+            ) from None
+        raise
+
+
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "Without loops, the trick is to give each 2 x 2 window dimensions of its own, so that a single reduction "
+            "over those dimensions takes every window's maximum at once."
+        ),
+        (
+            "Reshape x from (N, C, H, W) to (N, C, H // 2, 2, W // 2, 2): this cuts the rows into pairs and the "
+            "columns into pairs, and keeps neighbours together. Each window now lies along dimensions 3 and 5; take "
+            "the maximum over both with .amax."
+        ),
+    ],
+)
+def max_pool_by_hand(max_pool_by_hand) -> str:
     generator = torch.Generator().manual_seed(7)
     for shape in [(2, 3, 4, 6), (1, 1, 2, 2), (3, 2, 8, 4)]:
         x = torch.randn(*shape, generator=generator)
-        original = x.clone()
-        out = call(max_pool_by_hand, x)
         name = f"max_pool_by_hand(x) for x of shape {shape}"
+        out = expect_tensor(_pool(max_pool_by_hand, x), name=name)
         n, c, h, w = shape
-        out = expect_tensor(out, name=name)
         expect(
             tuple(out.shape) == (n, c, h // 2, w // 2),
             f"{name} has shape {tuple(out.shape)}, expected {(n, c, h // 2, w // 2)}",
         )
-        expect(torch.equal(x, original), "max_pool_by_hand changed its input in place")
         expected = F.max_pool2d(x, 2)
         if torch.allclose(out, F.avg_pool2d(x, 2), atol=1e-6):
             raise Mismatch(f"{name} takes the mean of each 2x2 window (average pooling); take the maximum")
@@ -150,25 +194,46 @@ def _check_max_pool_by_hand(max_pool_by_hand) -> str:
     return "Identical to F.max_pool2d(x, 2)."
 
 
-max_pool_by_hand = Exercise(
-    NOTEBOOK,
-    "max_pool_by_hand",
-    _check_max_pool_by_hand,
-    hint="x.reshape(n, c, h // 2, 2, w // 2, 2) splits the rows into pairs and the columns into pairs, so "
-    "each 2x2 window lies along dimensions 3 and 5. Take .amax(dim=(3, 5)).",
-)
-
 # --------------------------------------------------------------------------- conv2d_unfold
 
 
-def _check_conv2d_unfold(conv2d_unfold) -> str:
+def _convolve(conv2d_unfold, images, weight, bias):
+    """Call the learner's convolution; a failed broadcast most often comes from adding the bias as it is."""
+    try:
+        return call(conv2d_unfold, images, weight, bias)
+    except Mismatch as error:
+        if "must match the size of tensor" in str(error):
+            raise Mismatch(
+                f"{error}. Two shapes do not broadcast: print the shape after each step. The product has shape "
+                "(N, out_channels, positions), so a bias of shape (out_channels,) must first become "
+                "(1, out_channels, 1) to be added along the channels"
+            ) from None
+        raise
+
+
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "Each output value is a dot product between one flattened image patch and one flattened filter. Collect "
+            "all patches as the columns of a matrix and all filters as the rows of another: one matrix product then "
+            "computes every output value. Track the shapes on paper."
+        ),
+        (
+            "F.unfold(images, kernel_size=k) gives the patches, shape (N, C*k*k, L) with L output positions. The "
+            "weights reshaped to (out_channels, C*k*k) times the patches gives (N, out_channels, L). Add the bias "
+            "reshaped to (1, out_channels, 1), then reshape to (N, out_channels, H - k + 1, W - k + 1)."
+        ),
+    ],
+)
+def conv2d_unfold(conv2d_unfold) -> str:
     generator = torch.Generator().manual_seed(11)
     for n, c, h, w, out_channels, k in [(2, 3, 7, 9, 4, 3), (1, 1, 5, 5, 2, 2), (3, 2, 6, 4, 5, 1)]:
         images = torch.randn(n, c, h, w, generator=generator)
         weight = torch.randn(out_channels, c, k, k, generator=generator)
         bias = torch.randn(out_channels, generator=generator)
         name = f"conv2d_unfold for images {tuple(images.shape)} and weight {tuple(weight.shape)}"
-        out = expect_tensor(call(conv2d_unfold, images, weight, bias), name=name)
+        out = expect_tensor(_convolve(conv2d_unfold, images, weight, bias), name=name)
         expected = F.conv2d(images, weight, bias)
         if out.numel() == expected.numel() and tuple(out.shape) != tuple(expected.shape):
             raise Mismatch(
@@ -185,13 +250,3 @@ def _check_conv2d_unfold(conv2d_unfold) -> str:
             difference = (out - expected).abs().max().item()
             raise Mismatch(f"{name} differs from F.conv2d(images, weight, bias) by up to {difference:.3g}")
     return "Convolution is a matrix product over image patches: the way libraries compute it."
-
-
-conv2d_unfold = Exercise(
-    NOTEBOOK,
-    "conv2d_unfold",
-    _check_conv2d_unfold,
-    hint="patches = F.unfold(images, kernel_size) has shape (N, C*k*k, L), one column per output position. "
-    "weight.reshape(out_channels, -1) has shape (out_channels, C*k*k); the matrix product (weight_matrix @ patches) "
-    "gives (N, out_channels, L). Add bias.reshape(1, -1, 1), then reshape to (N, out_channels, H - k + 1, W - k + 1).",
-)

@@ -1,0 +1,1 @@
+"""The course's website: Sphinx configuration, landing page and build command (see build.py)."""
