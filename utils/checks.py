@@ -186,9 +186,8 @@ def as_number(value: Any, name: str = "the answer") -> float:
     if isinstance(value, bool):
         raise Mismatch(f"{name} is {value}, a truth value; a number is expected")
     if isinstance(value, (torch.Tensor, np.ndarray)):
-        if value.size == 0 if isinstance(value, np.ndarray) else value.numel() == 0:
-            raise Mismatch(f"{name} is empty; a number is expected")
         count = value.size if isinstance(value, np.ndarray) else value.numel()
+        expect(count > 0, f"{name} is empty; a number is expected")
         expect(count == 1, f"{name} should be a single number, but it has shape {tuple(value.shape)}")
         value = value.item()
     if isinstance(value, complex):
