@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -36,7 +37,9 @@ def offline(monkeypatch):
     def refuse(*args, **kwargs):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried http://example, got:\nno network")
 
-    monkeypatch.setattr(data.datasets.FashionMNIST, "download", refuse)
+    from torchvision import datasets
+
+    monkeypatch.setattr(datasets.FashionMNIST, "download", refuse)
 
 
 def test_data_root_follows_environment_variable(empty_root):
@@ -73,12 +76,50 @@ def test_debian_package_is_used_without_download(empty_root, offline):
     assert torch.bincount(labels).tolist() == [1000] * 10
 
 
+def test_the_penguins_table_is_shipped_with_missing_values_and_text_columns():
+    lines = data.PENGUINS_CSV.read_text().splitlines()
+    assert lines[0].split(",")[:2] == ["species", "island"] and len(lines) == 345
+    assert any(",NA" in line for line in lines[1:])
+
+
 @needs_debian
-def test_training_split_statistics_match_constants(offline):
+def test_tensors_are_the_bytes_torchvision_reads(offline):
+    for train in (True, False):
+        images, labels = data.fashion_mnist_tensors(train=train)
+        dataset = data.load_fashion_mnist(train=train)
+        assert images.shape == (len(dataset), 1, 28, 28) and images.dtype == torch.float32
+        assert torch.equal((images * 255).round().to(torch.uint8).squeeze(1), dataset.data)
+        assert torch.equal(labels, dataset.targets)
+
+
+def test_importing_utils_does_not_import_torchvision():
+    # importing torchvision costs a second and memory in processes that never use it (spawned workers)
+    code = "import sys, utils; print('torchvision' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=data.repo_root()
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_split_is_fixed_disjoint_and_complete():
+    train_index, val_index = data.fashion_mnist_split()
+    assert (len(train_index), len(val_index)) == data.FASHION_MNIST_SPLIT_SIZES == (55_000, 5_000)
+    assert torch.cat([train_index, val_index]).sort().values.equal(torch.arange(60_000))
+    again_train, again_val = data.fashion_mnist_split()
+    assert again_train.equal(train_index) and again_val.equal(val_index)
+    assert not train_index[:100].equal(torch.arange(100))  # shuffled, not the first 55,000
+
+
+@needs_debian
+def test_statistics_constants_come_from_the_training_split_only(offline):
     images, _ = data.fashion_mnist_tensors(train=True)
     assert images.shape == (60_000, 1, 28, 28)
-    assert images.mean().item() == pytest.approx(data.FASHION_MNIST_MEAN, abs=5e-5)
-    assert images.std().item() == pytest.approx(data.FASHION_MNIST_STD, abs=5e-5)
+    train_index, _ = data.fashion_mnist_split()
+    train_pixels = images[train_index].double()
+    assert train_pixels.mean().item() == pytest.approx(data.FASHION_MNIST_MEAN, abs=5e-5)
+    assert train_pixels.std().item() == pytest.approx(data.FASHION_MNIST_STD, abs=5e-5)
+    # the statistics of all 60,000 images differ in the 4th decimal: the constants are not those
+    assert abs(images.double().mean().item() - data.FASHION_MNIST_MEAN) > 2e-4
 
 
 @needs_debian

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
-from utils.datasets import ImageFiles
+from utils.datasets import ImageFiles, NoisyItems, ShardStream, seed_numpy_in_worker
 
 
 def _pixels(value: int) -> np.ndarray:
@@ -109,3 +109,72 @@ def test_works_with_worker_processes(folder, start_method):
     )
     labels = torch.cat([batch_labels for _, batch_labels in loader])
     assert labels.tolist() == [0, 0, 0, 1, 1]
+
+
+# --------------------------------------------------------------------------- NoisyItems, seed_numpy_in_worker
+
+
+def _numpy_draws_per_batch(**options) -> list[list[float]]:
+    loader = DataLoader(
+        NoisyItems(8), batch_size=4, num_workers=2, generator=torch.Generator().manual_seed(0), **options
+    )
+    return [numpy_draws.tolist() for _, numpy_draws, _ in loader]
+
+
+def test_noisy_items_are_indexed_and_draw_from_their_own_generator():
+    dataset = NoisyItems(5, seed=3)
+    index, numpy_draw, torch_draw = dataset[2]
+    assert len(dataset) == 5 and index == 2
+    assert numpy_draw == np.random.default_rng(3).random()  # the first draw of a Generator seeded with 3
+    assert 0 <= torch_draw < 1
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+def test_workers_copy_the_generator_unless_seeded_in_worker_init_fn():
+    if "fork" not in torch.multiprocessing.get_all_start_methods():
+        pytest.skip("fork is not available on this platform")
+    copied = _numpy_draws_per_batch(multiprocessing_context="fork")
+    assert copied[0] == copied[1]  # the bug notebook 05 shows: both workers draw the same numbers
+    fixed = _numpy_draws_per_batch(multiprocessing_context="fork", worker_init_fn=seed_numpy_in_worker)
+    assert fixed[0] != fixed[1]
+    assert fixed == _numpy_draws_per_batch(multiprocessing_context="fork", worker_init_fn=seed_numpy_in_worker)
+
+
+# --------------------------------------------------------------------------- ShardStream
+
+
+@pytest.fixture
+def shards(tmp_path):
+    """Three shards of 4, 4 and 2 items whose ids are 0..9."""
+    paths = []
+    for number, ids in enumerate([torch.arange(0, 4), torch.arange(4, 8), torch.arange(8, 10)]):
+        path = tmp_path / f"shard-{number}.pt"
+        torch.save({"images": torch.zeros(len(ids), 2, 2, dtype=torch.uint8), "labels": ids % 3, "ids": ids}, path)
+        paths.append(path)
+    return paths
+
+
+def test_shard_stream_yields_every_item_in_order_in_the_main_process(shards):
+    items = list(ShardStream(shards))
+    assert [item_id for _, _, item_id in items] == list(range(10))
+    image, label, _ = items[5]
+    assert image.shape == (2, 2) and label == 5 % 3 and isinstance(label, int)
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_shard_stream_splits_shards_between_workers(shards, start_method):
+    if start_method not in torch.multiprocessing.get_all_start_methods():
+        pytest.skip(f"{start_method} is not available on this platform")
+
+    def ids(split: bool) -> list[int]:
+        loader = DataLoader(
+            ShardStream(shards, split_between_workers=split),
+            batch_size=3,
+            num_workers=2,
+            multiprocessing_context=start_method,
+        )
+        return sorted(torch.cat([batch_ids for _, _, batch_ids in loader]).tolist())
+
+    assert ids(split=True) == list(range(10))
+    assert ids(split=False) == sorted(list(range(10)) * 2)  # each worker streams everything

@@ -4,7 +4,19 @@ import nbformat
 import pytest
 
 from tools import figures, make_student
-from tools.notebooks import COURSE_REF, GITHUB_REPOSITORY, SETUP_CELL, badges_markdown, stub_source, student_version
+from tools.notebooks import (
+    COURSE_REF,
+    GITHUB_REPOSITORY,
+    NEEDS_WEIGHTS_TAG,
+    NOTEBOOKS,
+    SETUP_CELL,
+    SOLUTIONS,
+    badges_markdown,
+    clear_outputs_needing_weights,
+    execute,
+    stub_source,
+    student_version,
+)
 from utils import versions
 from utils.markers import MarkerError
 
@@ -168,3 +180,51 @@ def test_the_figures_learners_see_are_up_to_date():
         row = next((line for line in table.splitlines() if line.startswith(f"| {solution.name[:2]} ")), None)
         assert row is not None, f"the README's table has no row for {solution.name}"
         assert f"| {seconds} s |" in row, f"README row {row!r} disagrees with {solution.name}'s header ({seconds} s)"
+
+
+# --------------------------------------------------------------------------- pretrained weights
+
+
+def _weights_notebook() -> nbformat.NotebookNode:
+    """A cell that needs the pretrained weights (tagged) and one that does not, both printing."""
+    tagged = nbformat.v4.new_code_cell(
+        "# NBVAL_IGNORE_OUTPUT\n# Reason: the prediction needs the pretrained weights.\nprint('prediction')"
+    )
+    tagged.metadata["tags"] = [NEEDS_WEIGHTS_TAG]
+    return nbformat.v4.new_notebook(cells=[tagged, nbformat.v4.new_code_cell("print('shape')")])
+
+
+def test_only_the_tagged_cells_lose_their_outputs():
+    nb = _weights_notebook()
+    for cell in nb.cells:
+        cell.outputs = [nbformat.v4.new_output("stream", text="x\n")]
+        cell.execution_count = 1
+    assert clear_outputs_needing_weights(nb) == 1
+    assert nb.cells[0].outputs == [] and nb.cells[0].execution_count == 1, "the count must stay (one run 1..n)"
+    assert nb.cells[1].outputs, "an untagged cell keeps its outputs"
+
+
+@pytest.mark.parametrize("missing", [True, False], ids=["weights missing", "weights present"])
+def test_execute_commits_weight_dependent_cells_without_outputs_only_when_the_weights_are_missing(
+    tmp_path, monkeypatch, missing
+):
+    path = tmp_path / "42_weights.ipynb"
+    nbformat.write(_weights_notebook(), path)
+    monkeypatch.setattr("utils.data.weights_problem", lambda: "resnet18.pth is not there" if missing else None)
+    executed, _, _ = execute(path)
+    tagged, untagged = executed.cells
+    assert [tagged.execution_count, untagged.execution_count] == [1, 2]
+    assert "".join(o.get("text", "") for o in untagged.outputs) == "shape\n"
+    assert "".join(o.get("text", "") for o in tagged.outputs) == ("" if missing else "prediction\n")
+
+
+def test_committed_outputs_never_show_a_randomly_initialised_imagenet_network():
+    """Outputs of a network whose weights were missing (its "predictions") must not be reading material."""
+    for path in sorted(SOLUTIONS.glob("*.ipynb")) + sorted(NOTEBOOKS.glob("*.ipynb")):
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            for output in cell.get("outputs", []):
+                text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+                assert "Pretrained weights NOT available" not in text and "RANDOM weights" not in text, (
+                    f"{path.name} cell {index} shows results of random weights; tag the cell {NEEDS_WEIGHTS_TAG!r} "
+                    "and re-run it with python -m tools.run"
+                )

@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from utils import data as course_data
 from utils.checks import STRICT_RESULTS_VARIABLE
 from utils.data import COLAB_COURSE_FOLDER
 from utils.markers import notebook_regions, regions
@@ -60,6 +61,14 @@ EXECUTION_ENV = {
     STRICT_RESULTS_VARIABLE: "1",
 }
 CELL_TIMEOUT_S = 300
+
+#: Tag of the code cells whose outputs come from pretrained weights (an ImageNet network's
+#: predictions, accuracies, figures). Run where the weights file is missing, they show what a
+#: randomly initialised network does: meaningless reading for a learner on GitHub. So
+#: :func:`execute` commits them without outputs then (see :func:`clear_outputs_needing_weights`),
+#: and a run with the weights (Colab, Binder, a prefetched laptop) shows the real ones. Such a
+#: cell also starts with ``# NBVAL_IGNORE_OUTPUT``, so that nbval runs it without comparing.
+NEEDS_WEIGHTS_TAG = "needs-pretrained-weights"
 
 
 def badge_links(relative_path: str) -> tuple[str, str]:
@@ -151,12 +160,27 @@ def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- execution
 
 
+def clear_outputs_needing_weights(nb: nbformat.NotebookNode) -> int:
+    """Empty the outputs of the cells tagged :data:`NEEDS_WEIGHTS_TAG`; return how many had some.
+
+    The execution counts stay, so the notebook still reads as one top-to-bottom run.
+    """
+    cleared = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and NEEDS_WEIGHTS_TAG in cell.metadata.get("tags", []):
+            cleared += bool(cell.outputs)
+            cell.outputs = []
+    return cleared
+
+
 def execute(path: Path, extra_cells: list[str] | None = None) -> tuple[nbformat.NotebookNode, float, list[str]]:
     """Run the notebook at ``path`` top to bottom in a fresh kernel, in its own folder.
 
     ``extra_cells`` are run after the notebook (the benchmark uses them to read the kernel's
     peak memory) and removed again; their text outputs are returned. Returns the executed
-    notebook, the wall time of the notebook's own cells and those outputs.
+    notebook, the wall time of the notebook's own cells and those outputs. When the pretrained
+    weights are missing (``utils.data.weights_problem()``), the cells tagged
+    :data:`NEEDS_WEIGHTS_TAG` come back without outputs: they would show a random network's.
     """
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -190,4 +214,7 @@ def execute(path: Path, extra_cells: list[str] | None = None) -> tuple[nbformat.
     extra_outputs = ["".join(o.get("text", "") for o in cell.outputs) for cell in nb.cells[count:]]
     del nb.cells[count:]
     nb.metadata.pop("widgets", None)
+    problem = course_data.weights_problem()
+    if problem is not None and clear_outputs_needing_weights(nb):
+        print(f"{path.name}: outputs of the cells tagged {NEEDS_WEIGHTS_TAG!r} cleared ({problem})")
     return nb, seconds, extra_outputs

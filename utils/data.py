@@ -20,11 +20,18 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torchvision import datasets
-from torchvision.models import ResNet18_Weights
+from torch.utils.data import random_split
+
+if TYPE_CHECKING:
+    from torchvision import datasets
+
+# torchvision is imported inside the functions that need it, not here: importing it takes about a
+# second and 90 MB right away (measured here), which notebooks that only need FashionMNIST as
+# tensors, and the worker processes started with "spawn" that import utils, need not pay.
 
 #: Environment variable that moves the data folder, e.g. to a shared disk in a workshop.
 DATA_ENV_VAR = "COURSE_DATA_DIR"
@@ -60,10 +67,18 @@ FASHION_MNIST_CLASSES = [
     "Bag",
     "Ankle boot",
 ]
-#: Mean and standard deviation of the FashionMNIST *training* pixels, scaled to [0, 1].
-#: They cover all 60,000 training images; notebook 05 recomputes them on its own training split.
-FASHION_MNIST_MEAN = 0.2860
-FASHION_MNIST_STD = 0.3530
+#: The course's one split of FashionMNIST's 60,000 official training images into training and
+#: validation images (the official 10,000 test images stay the test set). Notebook 05 makes it
+#: with ``random_split`` and explains it; :func:`fashion_mnist_split` gives the same indices to
+#: every later notebook, so that all of them train and validate on the same images.
+FASHION_MNIST_SPLIT_SIZES = (55_000, 5_000)
+#: The seed of the ``torch.Generator`` that draws the split.
+FASHION_MNIST_SPLIT_SEED = 0
+#: Mean and standard deviation of the pixels (scaled to [0, 1]) of the 55,000 *training* images
+#: of that split only: statistics that include validation images would leak them into training.
+#: Notebook 05 computes them; a test checks they match the split.
+FASHION_MNIST_MEAN = 0.2863
+FASHION_MNIST_STD = 0.3532
 
 #: MD5 of each decompressed file, as published with the dataset. torchvision only lists the
 #: MD5s of the .gz archives, and Debian's archives are recompressed (other MD5, same content),
@@ -200,8 +215,8 @@ def ensure_fashion_mnist(root: Path | None = None, download: bool = True) -> Pat
     raw = fashion_mnist_raw_folder(root)
     raw.mkdir(parents=True, exist_ok=True)
     missing = []
-    for archive_name, _archive_md5 in datasets.FashionMNIST.resources:
-        name = archive_name.removesuffix(".gz")
+    for name in FASHION_MNIST_RAW_MD5:
+        archive_name = f"{name}.gz"  # the names torchvision downloads, and Debian ships
         if _idx_problem(raw / name, name.split("-")[0]) is None:
             continue
         if not any(
@@ -214,6 +229,8 @@ def ensure_fashion_mnist(root: Path | None = None, download: bool = True) -> Pat
         for archive_name in missing:
             (raw / archive_name).unlink(missing_ok=True)
             (raw / archive_name.removesuffix(".gz")).unlink(missing_ok=True)
+        from torchvision import datasets
+
         try:
             datasets.FashionMNIST(root, train=True, download=True)
         except (OSError, RuntimeError) as error:  # offline: URLError (an OSError); all mirrors failed: RuntimeError
@@ -232,6 +249,8 @@ def ensure_fashion_mnist(root: Path | None = None, download: bool = True) -> Pat
 
 def load_fashion_mnist(train: bool = True, transform=None, target_transform=None) -> datasets.FashionMNIST:
     """torchvision's FashionMNIST dataset (PIL images), from the course's data folder."""
+    from torchvision import datasets
+
     root = ensure_fashion_mnist()
     return datasets.FashionMNIST(
         root, train=train, download=False, transform=transform, target_transform=target_transform
@@ -244,10 +263,35 @@ def fashion_mnist_tensors(train: bool = True) -> tuple[torch.Tensor, torch.Tenso
     Returns ``images`` of shape ``(N, 1, 28, 28)``, float32 in ``[0, 1]``, and ``labels`` of
     shape ``(N,)``, int64. Batching these tensors directly is much faster than going
     through PIL for every item (about 15 times faster here; notebook 05 measures it).
+
+    The tensors are read straight from the verified IDX files, the bytes torchvision's
+    ``FashionMNIST`` reads too (a test checks they are equal), without importing torchvision.
     """
-    dataset = load_fashion_mnist(train=train)
-    images = dataset.data.unsqueeze(1).float().div_(255.0)
-    return images, dataset.targets.clone()
+    raw = fashion_mnist_raw_folder(ensure_fashion_mnist())
+    split = "train" if train else "t10k"
+    # An IDX file is a header (16 bytes for images, 8 for labels) followed by one byte per value.
+    pixels = np.fromfile(raw / f"{split}-images-idx3-ubyte", dtype=np.uint8, offset=16)
+    labels = np.fromfile(raw / f"{split}-labels-idx1-ubyte", dtype=np.uint8, offset=8)
+    images = torch.from_numpy(pixels).view(-1, 1, 28, 28).float().div_(255.0)
+    return images, torch.from_numpy(labels.astype(np.int64))
+
+
+#: The Palmer penguins table (344 rows; missing values written ``NA``; text columns for species,
+#: island and sex), shipped with the course in ``utils/files/`` (15 KB, CC0; see the README there).
+#: Notebook 05 reads it into a Dataset: a real CSV file needs no download.
+PENGUINS_CSV = Path(__file__).resolve().parent / "files" / "penguins.csv"
+
+
+def fashion_mnist_split() -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the course's training and validation images among the 60,000 training images.
+
+    The same call as notebook 05's: ``random_split`` of ``range(60_000)`` into 55,000 and 5,000
+    with a ``torch.Generator`` seeded with :data:`FASHION_MNIST_SPLIT_SEED`. Its own generator
+    keeps the split independent of every other random number the notebook draws.
+    """
+    generator = torch.Generator().manual_seed(FASHION_MNIST_SPLIT_SEED)
+    train_part, val_part = random_split(range(sum(FASHION_MNIST_SPLIT_SIZES)), FASHION_MNIST_SPLIT_SIZES, generator)
+    return torch.tensor(train_part.indices), torch.tensor(val_part.indices)
 
 
 # --------------------------------------------------------------------------- ResNet-18 weights
@@ -268,8 +312,16 @@ def configure_torch_hub() -> None:
         torch.hub.set_dir(str(torch_hub_dir()))
 
 
-def weights_path(weights=ResNet18_Weights.DEFAULT) -> Path:
-    """Where torchvision keeps the file of ``weights`` (it may not exist yet)."""
+def default_weights():
+    """``torchvision.models.ResNet18_Weights.DEFAULT``, the weights the course uses (notebook 08)."""
+    from torchvision.models import ResNet18_Weights
+
+    return ResNet18_Weights.DEFAULT
+
+
+def weights_path(weights=None) -> Path:
+    """Where torchvision keeps the file of ``weights`` (default: :func:`default_weights`); it may not exist yet."""
+    weights = default_weights() if weights is None else weights
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
 
 
@@ -286,13 +338,14 @@ def _weights_problem(weights) -> str | None:
     return None
 
 
-def weights_problem(weights=ResNet18_Weights.DEFAULT) -> str | None:
+def weights_problem(weights=None) -> str | None:
     """Public form of the weights check: None when the cached file is present and intact."""
-    return _weights_problem(weights)
+    return _weights_problem(default_weights() if weights is None else weights)
 
 
-def ensure_weights(weights=ResNet18_Weights.DEFAULT, download: bool = True) -> Path:
-    """Make sure the file of ``weights`` is cached and intact; download it if allowed."""
+def ensure_weights(weights=None, download: bool = True) -> Path:
+    """Make sure the file of ``weights`` (default: :func:`default_weights`) is cached and intact; download it if allowed."""
+    weights = default_weights() if weights is None else weights
     problem = _weights_problem(weights)
     if problem and download:
         weights_path(weights).unlink(missing_ok=True)
@@ -309,12 +362,13 @@ def ensure_weights(weights=ResNet18_Weights.DEFAULT, download: bool = True) -> P
     return weights_path(weights)
 
 
-def pretrained_weights_or_none(weights=ResNet18_Weights.DEFAULT, report: bool = True):
-    """Return ``weights`` if their file is cached and intact, else None (random initialisation).
+def pretrained_weights_or_none(weights=None, report: bool = True):
+    """Return ``weights`` (default: :func:`default_weights`) if their file is cached and intact, else None.
 
     Never downloads: a notebook must run offline. With ``report``, prints one line saying
     which case applies and, when the weights are missing, the command that fetches them.
     """
+    weights = default_weights() if weights is None else weights
     problem = _weights_problem(weights)
     if problem is None:
         if report:

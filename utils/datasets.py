@@ -12,9 +12,11 @@ How a worker starts depends on the platform:
   not the notebook: the worker fails with ``AttributeError: Can't get attribute '...' on
   <module '__main__'>`` and the DataLoader reports that a worker exited unexpectedly.
 
-The fix is to define the dataset (and any ``collate_fn`` or transform function the workers call)
-in an importable module, like this one. Notebook 05 writes :class:`ImageFiles` in the notebook
-first, then uses this copy with ``num_workers=2``.
+The fix is to define the dataset (and any ``collate_fn``, transform or ``worker_init_fn`` the
+workers call) in an importable module, like this one. Notebook 05 writes :class:`ImageFiles` in
+the notebook first, then uses this copy with ``num_workers=2``; its sections on randomness in
+workers and on streaming use :class:`NoisyItems`, :func:`seed_numpy_in_worker` and
+:class:`ShardStream` from here, for the same reason.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 #: File endings :class:`ImageFiles` reads (compared in lower case).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -82,3 +86,57 @@ class ImageFiles(Dataset):
 
     def __repr__(self) -> str:
         return f"ImageFiles({len(self)} images in {len(self.classes)} classes, root={str(self.root)!r})"
+
+
+class NoisyItems(Dataset):
+    """Item i is ``(i, a draw from the dataset's own NumPy Generator, a draw from torch)``.
+
+    A stand-in for a dataset that augments with NumPy: it holds a ``numpy.random.Generator``.
+    Every worker process receives a copy of the dataset, and so an identical copy of that
+    generator, unless :func:`seed_numpy_in_worker` gives each worker its own.
+    """
+
+    def __init__(self, length: int, seed: int = 0) -> None:
+        self.length = length
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> tuple[int, float, float]:
+        return index, float(self.rng.random()), torch.rand(()).item()
+
+
+def seed_numpy_in_worker(worker_id: int) -> None:
+    """A ``worker_init_fn``: give this worker's copy of the dataset a Generator of its own.
+
+    ``get_worker_info().seed`` is the seed torch gave this worker (the loader's base seed plus
+    ``worker_id``), so it differs between workers and, with a seeded ``generator=`` passed to
+    the ``DataLoader``, is the same in every run.
+    """
+    info = get_worker_info()
+    info.dataset.rng = np.random.default_rng(info.seed)
+
+
+class ShardStream(IterableDataset):
+    """Stream ``(image, label, id)`` items from shard files written with ``torch.save``.
+
+    Each shard is a dict of tensors ``{"images", "labels", "ids"}``; only one shard is in memory
+    at a time, so the data set may be far larger than the memory. In a ``DataLoader`` with
+    workers, every worker runs its own ``__iter__``: with ``split_between_workers`` (the right
+    way) worker k of n reads shards k, k + n, k + 2n, ..., so that no item is delivered twice;
+    without it every worker streams every shard.
+    """
+
+    def __init__(self, paths: Sequence[str | Path], split_between_workers: bool = True) -> None:
+        self.paths = [Path(path) for path in paths]
+        self.split_between_workers = split_between_workers
+
+    def __iter__(self):
+        paths = self.paths
+        info = get_worker_info()  # None in the main process (num_workers=0)
+        if self.split_between_workers and info is not None:
+            paths = paths[info.id :: info.num_workers]
+        for path in paths:
+            shard = torch.load(path, weights_only=True)
+            yield from zip(shard["images"], shard["labels"].tolist(), shard["ids"].tolist())

@@ -5,8 +5,20 @@ from torch import nn
 from tests.exercise_cases import Case, not_implemented
 
 
-def _mse_numpy(p, t):
-    return float((((p - t) ** 2).mean()).item())
+def _masked_mse_indexing(p, t):
+    present = ~torch.isnan(t)
+    return ((p[present] - t[present]) ** 2).mean()
+
+
+def _masked_mse_nan_to_num(p, t):
+    # replace the NaNs before subtracting, then weight: finite everywhere, so the gradient is too
+    present = (~torch.isnan(t)).float()
+    return (((p - t.nan_to_num()) ** 2) * present).sum() / present.sum()
+
+
+def _masked_mse_where(p, t):
+    present = ~torch.isnan(t)
+    return torch.where(present, (p - t) ** 2, 0.0).sum() / present.sum()
 
 
 def _bce_softplus(z, y):
@@ -105,42 +117,42 @@ def _loop_normalises_in_place(model, loader, epochs):
     return _loop()(model, loader, epochs)
 
 
-def _momentum_torch_style(p, g, v, lr, momentum):
+def _nesterov_torch_style(p, g, v, lr, momentum):
     v = momentum * v + g
-    return p - lr * v, v
+    return p - lr * (g + momentum * v), v
 
 
-def _momentum_lr_in_velocity(p, g, v, lr, momentum):
-    # The other common convention: with a constant learning rate it takes the same steps.
-    v = momentum * v + lr * g
-    return p - v, v
+def _nesterov_unrolled(p, g, v, lr, momentum):
+    # The same step written out: lr (1 + m) g + lr m^2 v_old.
+    return p - lr * (1 + momentum) * g - lr * momentum**2 * v, momentum * v + g
 
 
-def _momentum_in_place(p, g, v, lr, momentum):
+def _nesterov_in_place(p, g, v, lr, momentum):
     v.mul_(momentum).add_(g)
-    p.sub_(lr * v)
+    p.sub_(lr * (g + momentum * v))
     return p, v
 
 
 CASES = {
-    "mse": Case(
+    "masked_mse": Case(
         correct=[
-            lambda p, t: ((p - t) ** 2).mean(),
-            lambda p, t: F.mse_loss(p, t),
-            lambda p, t: (p - t).pow(2).sum() / p.numel(),
-            lambda p, t: torch.mean(torch.square(t - p)),
+            _masked_mse_indexing,
+            lambda p, t: F.mse_loss(p[~t.isnan()], t[~t.isnan()]),
+            _masked_mse_nan_to_num,
+            lambda p, t: (p - t)[~torch.isnan(t)].pow(2).sum() / (~torch.isnan(t)).sum(),
         ],
         wrong=[
-            (lambda p, t: ((p - t) ** 2).sum(), "times too large"),
-            (lambda p, t: ((p - t) ** 2).mean().sqrt(), "square root"),
-            (lambda p, t: (p - t).abs().mean(), "mean absolute error"),
-            (lambda p, t: (p - t).mean(), "square each difference"),
+            (lambda p, t: ((p - t) ** 2).mean(), "is NaN"),
+            (lambda p, t: ((p - t) ** 2).nansum() / p.numel(), "divides by all 18"),
+            (_masked_mse_where, "gradient"),
+            (lambda p, t: ((p - t) ** 2).nansum(), "sum of the squared errors"),
+            (lambda p, t: _masked_mse_indexing(p, t).sqrt(), "square root"),
+            (lambda p, t: (p - t)[~t.isnan()].abs().mean(), "mean absolute error"),
             (lambda p, t: (p - t) ** 2, "one loss per element"),
-            (_mse_numpy, "Python float"),
-            (lambda p, t: ((p.detach() - t) ** 2).mean(), "not connected"),
-            (lambda p, t: ((p - t) ** 2).mean(dim=0), "shape (3,)"),
-            (lambda p, t: t.sub_(p.detach()).pow(2).mean(), "in place"),
-            (lambda p, t: ((p - t) ** 2).mean() + 0.1, "expected"),
+            (lambda p, t: _masked_mse_indexing(p, t).item(), "Python float"),
+            (lambda p, t: _masked_mse_indexing(p.detach(), t), "not connected"),
+            (lambda p, t: t.nan_to_num_().sub(p).pow(2).mean(), "in place"),
+            (lambda p, t: _masked_mse_indexing(p, t) + 0.1, "expected"),
             (lambda p, t: undefined_name, "NameError"),  # noqa: F821
         ],
         stub=not_implemented,
@@ -188,16 +200,16 @@ CASES = {
         stub=not_implemented,
     ),
     "momentum_step": Case(
-        correct=[_momentum_torch_style, _momentum_lr_in_velocity],
+        correct=[_nesterov_torch_style, _nesterov_unrolled],
         wrong=[
+            (lambda p, g, v, lr, m: (p - lr * (m * v + g), m * v + g), "classical momentum"),
             (lambda p, g, v, lr, m: (p - lr * g, m * v + g), "plain SGD"),
-            (lambda p, g, v, lr, m: (p - lr * (m * v + (1 - m) * g), m * v + (1 - m) * g), "an average"),
-            (lambda p, g, v, lr, m: (p - lr * v, m * v + g), "old velocity"),
-            (lambda p, g, v, lr, m: (p + lr * (m * v + g), m * v + g), "uphill"),
-            (lambda p, g, v, lr, m: (m * v + g, p - lr * (m * v + g)), "in the order (parameter, velocity)"),
-            (_momentum_in_place, "changed its input p in place"),
-            (lambda p, g, v, lr, m: p - lr * (m * v + g), "should return a pair"),
-            (lambda p, g, v, lr, m: (p - 2 * lr * (m * v + g), m * v + g), "differ from torch.optim.SGD"),
+            (lambda p, g, v, lr, m: (p - lr * (g + m * v), m * v + g), "OLD velocity"),
+            (lambda p, g, v, lr, m: (p + lr * (g + m * (m * v + g)), m * v + g), "uphill"),
+            (lambda p, g, v, lr, m: (m * v + g, p - lr * (g + m * (m * v + g))), "in the order (parameter, velocity)"),
+            (_nesterov_in_place, "changed its input p in place"),
+            (lambda p, g, v, lr, m: p - lr * (g + m * (m * v + g)), "should return a pair"),
+            (lambda p, g, v, lr, m: (p - 2 * lr * (g + m * (m * v + g)), m * v + g), "differ from torch.optim.SGD"),
             (lambda p, g, v, lr, m: (float(p.sum()), v), "new parameter"),
         ],
         stub=not_implemented,

@@ -276,3 +276,53 @@ CASES = {
         stub=not_implemented,
     ),
 }
+
+
+def _blocks_reference(shards, worker_id, num_workers):
+    size, extra = divmod(len(shards), num_workers)
+    start = worker_id * size + min(worker_id, extra)
+    return shards[start : start + size + (worker_id < extra)]
+
+
+def _blocks_by_rounding(shards, worker_id, num_workers):
+    """A correct alternative: the sizes of evenly rounded blocks, larger ones first; returns a tuple."""
+    bounds = [len(shards) * k // num_workers for k in range(num_workers + 1)]
+    sizes = sorted((bounds[k + 1] - bounds[k] for k in range(num_workers)), reverse=True)
+    start = sum(sizes[:worker_id])
+    return tuple(shards[start : start + sizes[worker_id]])
+
+
+def _blocks_floor(shards, worker_id, num_workers):
+    size = len(shards) // num_workers
+    return shards[worker_id * size : (worker_id + 1) * size]
+
+
+def _blocks_ceil(shards, worker_id, num_workers):
+    size = -(-len(shards) // num_workers)
+    return shards[worker_id * size : (worker_id + 1) * size]
+
+
+def _blocks_last_takes_rest(shards, worker_id, num_workers):
+    size = len(shards) // num_workers
+    end = len(shards) if worker_id == num_workers - 1 else (worker_id + 1) * size
+    return shards[worker_id * size : end]
+
+
+def _blocks_reversed_workers(shards, worker_id, num_workers):
+    return _blocks_reference(shards, num_workers - 1 - worker_id, num_workers)
+
+
+CASES["worker_shards"] = Case(
+    correct=[_blocks_reference, _blocks_by_rounding],
+    wrong=[
+        (lambda shards, worker_id, num_workers: shards, "read by more than one worker"),
+        (lambda shards, worker_id, num_workers: shards[worker_id::num_workers], "one contiguous block"),
+        (_blocks_floor, "read by no worker"),
+        (_blocks_ceil, "sizes [3, 3, 3, 1], expected [3, 3, 2, 2]"),
+        (_blocks_last_takes_rest, "sizes [2, 2, 2, 4]"),
+        (_blocks_reversed_workers, "worker 0 takes the first block"),
+        (lambda shards, worker_id, num_workers: set(shards), "should return a list"),
+        (lambda shards, worker_id, num_workers: [shards[0] + "x"], "not among the shards"),
+    ],
+    stub=not_implemented,
+)

@@ -1,3 +1,6 @@
+import math
+from functools import partial
+
 import numpy as np
 import torch
 from torch import nn
@@ -122,64 +125,80 @@ def _stopping_no_reset(val_losses, patience):
     return len(val_losses), best_epoch
 
 
-# --------------------------------------------------------------------------- evaluate_by_hand answers
+# --------------------------------------------------------------------------- lr_range_test answers
 
 
-@torch.no_grad()
-def _evaluate(model, loader, loss_fn, device):
-    model.eval()
-    total, correct, seen = 0.0, 0, 0
-    for inputs, targets in loader:
-        inputs, targets = inputs.to(device), targets.to(device)
-        logits = model(inputs)
-        total += loss_fn(logits, targets).item() * len(targets)
-        correct += (logits.argmax(dim=1) == targets).sum().item()
-        seen += len(targets)
-    return total / seen, correct / seen
+def _range_test(model, optimizer, loss_fn, loader, learning_rates, set_rates="every", zero_grad=True, stop=True):
+    model.train()
+    losses = []
+    for rate, (inputs, targets) in zip(learning_rates, loader):
+        groups = {"every": optimizer.param_groups, "first": optimizer.param_groups[:1]}.get(set_rates, [])
+        for group in groups:
+            group["lr"] = rate
+        if zero_grad:
+            optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if stop and (not math.isfinite(losses[-1]) or losses[-1] > 4 * min(losses)):
+            break
+    return losses
 
 
-def _evaluate_tensors(model, loader, loss_fn, device):
-    # Returns 0-d tensors computed without gradients: also fine.
-    model.eval()
-    with torch.no_grad():
-        logits = torch.cat([model(x.to(device)) for x, _ in loader])
-        targets = torch.cat([y.to(device) for _, y in loader])
-        return loss_fn(logits, targets), (logits.argmax(1) == targets).float().mean()
+def _range_test_tensors(model, optimizer, loss_fn, loader, learning_rates):
+    # Another correct way: an explicit iterator, the best loss tracked by hand, losses kept as tensors.
+    batches, best, losses = iter(loader), math.inf, []
+    for rate in learning_rates:
+        inputs, targets = next(batches)
+        for group in optimizer.param_groups:
+            group.update(lr=rate)
+        model.zero_grad()
+        loss = nn.functional.cross_entropy(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+        best = min(best, loss.item())
+        if not torch.isfinite(loss) or loss.item() > 4 * best:
+            break
+    return torch.stack(losses)
 
 
-def _evaluate_train_mode(model, loader, loss_fn, device):
-    with torch.no_grad():
-        losses, correct, seen = 0.0, 0, 0
-        for x, y in loader:
-            logits = model(x)
-            losses += loss_fn(logits, y).item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += len(y)
-    return losses / seen, correct / seen
+def _range_test_one_short(model, optimizer, loss_fn, loader, learning_rates):
+    losses = _range_test(model, optimizer, loss_fn, loader, learning_rates)
+    return losses[:-1]
 
 
-def _evaluate_mean_of_batches(model, loader, loss_fn, device):
-    model.eval()
-    with torch.no_grad():
-        losses = [loss_fn(model(x), y).item() for x, y in loader]
-        correct = sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
-    return sum(losses) / len(losses), correct / len(loader.dataset)
+def _range_test_early(model, optimizer, loss_fn, loader, learning_rates):
+    # Stops once the loss rises above the lowest at all, not once it explodes.
+    losses = []
+    for rate, (inputs, targets) in zip(learning_rates, loader):
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if len(losses) > 1 and losses[-1] > min(losses[:-1]):
+            break
+    return losses
 
 
-def _evaluate_percent(model, loader, loss_fn, device):
-    loss, accuracy = _evaluate(model, loader, loss_fn, device)
-    return loss, 100 * accuracy
-
-
-def _evaluate_with_grad(model, loader, loss_fn, device):
-    model.eval()
-    x, y = loader.dataset.tensors
-    logits = model(x)
-    return loss_fn(logits, y), (logits.argmax(1) == y).float().mean()
-
-
-def _evaluate_one_number(model, loader, loss_fn, device):
-    return _evaluate(model, loader, loss_fn, device)[1]
+def _range_test_lr_after_step(model, optimizer, loss_fn, loader, learning_rates):
+    # Sets each rate after the step, so every step uses the previous rate.
+    losses = []
+    for rate, (inputs, targets) in zip(learning_rates, loader):
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+        losses.append(loss.item())
+        if not math.isfinite(losses[-1]) or losses[-1] > 4 * min(losses):
+            break
+    return losses
 
 
 _MLP = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
@@ -230,14 +249,18 @@ CASES = {
         ],
         stub=not_implemented,
     ),
-    "evaluate_by_hand": Case(
-        correct=[_evaluate, _evaluate_tensors],
+    "lr_range_test": Case(
+        correct=[_range_test, _range_test_tensors],
         wrong=[
-            (_evaluate_train_mode, "model.eval()"),
-            (_evaluate_mean_of_batches, "averaged the batch losses"),
-            (_evaluate_percent, "not a percentage"),
-            (_evaluate_with_grad, "requires grad"),
-            (_evaluate_one_number, "two numbers"),
+            (partial(_range_test, set_rates="none"), "constant learning rate"),
+            (partial(_range_test, set_rates="first"), "only the first parameter group"),
+            (partial(_range_test, zero_grad=False), "never zeroed"),
+            (partial(_range_test, stop=False), "but the test went on"),
+            (_range_test_one_short, "one step short"),
+            (_range_test_early, "stop only once the loss explodes"),
+            (_range_test_lr_after_step, "the list of losses differs from the expected values"),
+            (lambda *args: _range_test(*args)[-1], "should return a list of losses"),
+            (lambda *args: [], "empty list"),
         ],
         stub=not_implemented,
     ),

@@ -1,9 +1,7 @@
-import math
-
 import torch
 import torch.nn.functional as F
 
-from tests.exercise_cases import Case, not_implemented
+from tests.exercise_cases import Args, Case, not_implemented
 
 
 def _kernel_at(row, column, value=1.0):
@@ -12,41 +10,17 @@ def _kernel_at(row, column, value=1.0):
     return kernel
 
 
-# --------------------------------------------------------------------------- conv_output_size answers
+# --------------------------------------------------------------------------- conv_design answers
 
 
-def _size(size, kernel_size, stride=1, padding=0, dilation=1):
-    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
-
-
-def _size_floor(size, kernel_size, stride=1, padding=0, dilation=1):
-    effective = dilation * (kernel_size - 1) + 1
-    return math.floor((size + 2 * padding - effective) / stride) + 1
-
-
-def _size_torch(size, kernel_size, stride=1, padding=0, dilation=1):
-    layer = torch.nn.Conv2d(1, 1, kernel_size, stride=stride, padding=padding, dilation=dilation)
-    return layer(torch.zeros(1, 1, size, size)).shape[-1]
-
-
-def _size_true_division(size, kernel_size, stride=1, padding=0, dilation=1):
-    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride + 1
-
-
-def _size_ceil(size, kernel_size, stride=1, padding=0, dilation=1):
-    return math.ceil((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1
-
-
-def _size_no_dilation(size, kernel_size, stride=1, padding=0, dilation=1):
-    return (size + 2 * padding - kernel_size) // stride + 1
-
-
-def _size_one_sided_padding(size, kernel_size, stride=1, padding=0, dilation=1):
-    return (size + padding - dilation * (kernel_size - 1) - 1) // stride + 1
-
-
-def _size_ignores_stride(size, kernel_size, stride=1, padding=0, dilation=1):
-    return size + 2 * padding - dilation * (kernel_size - 1)
+def _stack_features():
+    """in_features computed the way a learner may check it: a dummy image through the stack."""
+    stack = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, kernel_size=3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, kernel_size=3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+    )  # fmt: skip
+    return stack(torch.zeros(1, 1, 28, 28)).shape[1]
 
 
 # --------------------------------------------------------------------------- max_pool_by_hand answers
@@ -156,18 +130,24 @@ CASES = {
             ([[0, 0, 0], [1, 0, 0], [0, 0, 0]], "should be a torch.Tensor"),
         ],
     ),
-    "conv_output_size": Case(
-        correct=[_size, _size_floor, _size_torch],
+    "conv_design": Case(
+        correct=[Args((4, 800)), Args((4.0, 32 * 5 * 5)), Args((torch.tensor(4), _stack_features()))],
         wrong=[
-            (_size_true_division, "round"),
-            (_size_ceil, "rounds DOWN"),
-            (_size_no_dilation, "dilation spreads"),
-            (_size_one_sided_padding, "both sides"),
-            (_size_ignores_stride, "expected 14"),
-            (lambda *args, **kwargs: "28", "whole number"),
-            (lambda size, k, s=1, pad=0, dil=1: _size(size, k, s, pad, dil), "Keep the parameter names"),
+            (Args((2, 800)), "dilation 2 spreads"),
+            (Args((8, 800)), "BOTH sides"),
+            (Args((3, 800)), "26 x 26"),
+            (Args((-1, 800)), "cannot be negative"),
+            (Args((4.5, 800)), "whole number"),
+            (Args((4, 25)), "ONE feature map"),
+            (Args((4, 400)), "32 channels, not 16"),
+            (Args((4, 1568)), "no padding"),
+            (Args((4, 1152)), "rounds DOWN"),
+            (Args((4, 512)), "not n - 3"),
+            (Args((4, 801)), "layer by layer"),
+            (Args((4, "800")), "without quotes"),
+            (Args((4, None)), "None"),
         ],
-        stub=not_implemented,
+        extra_stubs=[Args((..., ...)), Args((4, ...))],
     ),
     "max_pool_by_hand": Case(
         correct=[_pool_reshape, _pool_slices, _pool_unfold, lambda x: F.max_pool2d(x, 2)],

@@ -132,6 +132,11 @@ def _resnet_input_fashion_normalised(pixels, size=64):
     return (_resnet_input_unnormalised(pixels, size) - FASHION_MNIST_MEAN) / FASHION_MNIST_STD
 
 
+def _resnet_input_source_normalised(pixels, size=64):
+    """Normalised with the statistics notebook 08 computes for its grey source images, not ImageNet's."""
+    return (_resnet_input_unnormalised(pixels, size) - 0.3284) / 0.1631
+
+
 def _resnet_input_grey(pixels, size=64):
     resized = F.interpolate(pixels, size=(size, size), mode="bilinear", align_corners=False)
     return (resized - 0.449) / 0.226
@@ -179,7 +184,8 @@ CASES = {
         correct=[_resnet_input, _resnet_input_with_recipe],
         wrong=[
             (_resnet_input_unnormalised, "normalisation is missing"),
-            (_resnet_input_fashion_normalised, "FashionMNIST's mean"),
+            (_resnet_input_fashion_normalised, "one mean and standard deviation for all three channels"),
+            (_resnet_input_source_normalised, "one mean and standard deviation for all three channels"),
             (_resnet_input_grey, "expects 3"),
             (_resnet_input_nearest, "the resizing interpolates differently"),
             (_resnet_input_not_resized, "resize to size x size"),

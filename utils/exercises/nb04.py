@@ -42,46 +42,79 @@ def _near(value: float, tolerance: float = 1e-4):
     NOTEBOOK,
     hints=[
         (
-            "Follow the name backwards: the error of each element, squared, then averaged over all elements. "
-            "Stay with torch operations from start to end, so that the result still knows how it was computed."
+            "A NaN spreads through every sum it enters, and through the backward pass too. So decide "
+            "first which elements take part (the present targets), and let only those reach the arithmetic."
         ),
         (
-            "Subtract the targets from the predictions, square with ** 2, then take .mean() over all elements. "
-            "Return that tensor as it is: no .item(), no NumPy, no torch.tensor(...) around it."
+            "torch.isnan(targets) marks the missing targets; its negation (~) marks the present ones. Boolean "
+            "indexing with that mask keeps only the present elements of both tensors, as 1-D tensors; then "
+            "square the differences and average them. Check predictions.grad after a backward: it must have no NaN."
+        ),
+        (
+            "Avoid torch.where(present, (predictions - targets) ** 2, 0): its value is fine once you divide by "
+            "the number of present targets, but its gradient is NaN, because backward still differentiates the "
+            "discarded branch at the NaN targets and multiplies that NaN by 0."
         ),
     ],
 )
-def mse(mse) -> str:
+def masked_mse(masked_mse) -> str:
     generator = _generator()
     predictions = torch.randn(6, 3, generator=generator).requires_grad_()
     targets = torch.randn(6, 3, generator=generator)
-    expected = F.mse_loss(predictions, targets).detach()
-    difference = (predictions - targets).detach()
-    result = call(mse, predictions, targets)
-    _expect_a_loss(result, "mse(predictions, targets)", (6, 3))
+    missing = torch.zeros(6, 3, dtype=torch.bool)
+    missing[[0, 1, 3, 4, 5], [2, 0, 1, 2, 0]] = True
+    targets[missing] = float("nan")
+    present = ~missing
+    n_present = int(present.sum())
+    difference = (predictions - targets).detach()[present]
+    expected = (difference**2).mean()
+    result = call(masked_mse, predictions, targets)
+    _expect_a_loss(result, "masked_mse(predictions, targets)", (6, 3))
     value = result.detach()
+    if torch.isnan(value):
+        raise Mismatch(
+            "masked_mse(...) is NaN: the missing targets reached the mean. Keep only the present targets "
+            "(torch.isnan finds the missing ones) before averaging"
+        )
     near = _near(as_number(value))
-    if near(expected * difference.numel()):
-        raise Mismatch(f"mse(...) is {float(value):.4g}, {difference.numel()} times too large: use .mean(), not .sum()")
+    if near((difference**2).sum() / missing.numel()):
+        raise Mismatch(
+            f"masked_mse(...) divides by all {missing.numel()} elements, the missing ones included: "
+            f"average over the {n_present} present targets only"
+        )
+    if near((difference**2).sum()):
+        raise Mismatch("masked_mse(...) is the sum of the squared errors: take the mean over the present targets")
     if near(expected.sqrt()):
-        raise Mismatch("mse(...) is the square root of the MSE (the RMSE): leave out the square root")
+        raise Mismatch("masked_mse(...) is the square root of the MSE (the RMSE): leave out the square root")
     if near(difference.abs().mean()):
-        raise Mismatch("mse(...) is the mean absolute error: square the differences instead of taking abs()")
-    if near(difference.mean()) or near(-difference.mean()):
-        raise Mismatch("mse(...) is the mean difference: square each difference before averaging")
-    expect_close(value, expected, name="mse(predictions, targets)")
+        raise Mismatch("masked_mse(...) is the mean absolute error: square the differences instead of taking abs()")
+    expect_close(value, expected, name="masked_mse(predictions, targets)")
     expect(
         result.requires_grad,
-        "mse(...) is not connected to the predictions' graph: compute it with torch operations "
+        "masked_mse(...) is not connected to the predictions' graph: compute it with torch operations "
         "(no NumPy, no .item(), no .detach()) so that loss.backward() works",
     )
-    # A second shape, so an answer hard-wired to one shape is caught.
+    (gradient,) = torch.autograd.grad(result, predictions)
+    if torch.isnan(gradient).any():
+        raise Mismatch(
+            "the value is right, but the gradient with respect to the predictions contains NaN, so one "
+            "optimiser step would turn weights into NaN. torch.where or a multiplication by a 0/1 mask still "
+            "differentiates through the NaN targets (and 0 × NaN is NaN): select the present elements first"
+        )
+    expected_gradient = torch.where(present, 2 * (predictions - targets.nan_to_num()).detach() / n_present, 0.0)
+    expect_close(gradient, expected_gradient, name="the gradient of masked_mse(...) with respect to the predictions")
+    # Without missing targets it must be the ordinary MSE, on another shape.
     column_predictions = torch.randn(5, 1, generator=generator)
     column_targets = torch.randn(5, 1, generator=generator)
-    second = call(mse, column_predictions, column_targets)
-    _expect_a_loss(second, "mse(predictions, targets)", (5, 1))
-    expect_close(second.detach(), F.mse_loss(column_predictions, column_targets), name="mse(...) on (5, 1) inputs")
-    return "It matches F.mse_loss and supports backward()."
+    second = call(masked_mse, column_predictions, column_targets)
+    _expect_a_loss(second, "masked_mse(predictions, targets)", (5, 1))
+    expect_close(
+        second.detach(), F.mse_loss(column_predictions, column_targets), name="masked_mse(...) with no missing target"
+    )
+    return (
+        f"It averages the {n_present} present targets and its gradient is 0 at the missing ones, with no NaN. "
+        "Selecting before computing is the rule: torch.where picks values, but backward goes through both branches."
+    )
 
 
 @exercise(
@@ -230,7 +263,7 @@ def _reference_path(update) -> list[torch.Tensor]:
 
 def _torch_sgd_path() -> list[torch.Tensor]:
     parameter = _START.clone().requires_grad_()
-    optimizer = torch.optim.SGD([parameter], lr=_LR, momentum=_MOMENTUM)
+    optimizer = torch.optim.SGD([parameter], lr=_LR, momentum=_MOMENTUM, nesterov=True)
     path = []
     for _ in range(_STEPS):
         optimizer.zero_grad()
@@ -248,13 +281,14 @@ def _same_path(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     NOTEBOOK,
     hints=[
         (
-            "Momentum keeps a running direction: first fold the new gradient into the velocity (the old "
-            "velocity shrinks by the momentum factor), then move the parameters along the new velocity, "
-            "downhill."
+            "Nesterov keeps the velocity of classical momentum and changes only where the gradient's step "
+            "lands: it moves as if the next velocity update had already happened (a look-ahead). The algorithm "
+            "box of torch.optim.SGD's documentation writes it out in two lines."
         ),
         (
-            "Two lines: the new velocity is momentum * velocity + gradient; the new parameter is parameter - "
-            "lr * (the new velocity). Return both, in that order: (parameter, velocity)."
+            "First the velocity, exactly as in section 7: momentum * velocity + gradient. Then the step: not "
+            "lr * velocity, but lr * (gradient + momentum * the new velocity). Return (parameter, velocity), "
+            "both new tensors."
         ),
     ],
 )
@@ -276,7 +310,8 @@ def momentum_step(momentum_step) -> str:
             isinstance(new_velocity, torch.Tensor) and tuple(new_velocity.shape) == (3,),
             "the second value returned should be the new velocity: a tensor of the parameter's shape",
         )
-        expected_parameter = parameter - _LR * (_MOMENTUM * velocity + gradient)
+        expected_velocity = _MOMENTUM * velocity + gradient
+        expected_parameter = parameter - _LR * (gradient + _MOMENTUM * expected_velocity)
         if (
             step == 0
             and not torch.allclose(new_parameter, expected_parameter)
@@ -292,26 +327,25 @@ def momentum_step(momentum_step) -> str:
 
     reference = _torch_sgd_path()
     if _same_path(path, reference):
-        return "Its path matches torch.optim.SGD(momentum=0.9) step for step."
+        return (
+            "Its path matches torch.optim.SGD(momentum=0.9, nesterov=True) step for step. Unrolled, the step is "
+            "lr * (1 + momentum) * gradient + lr * momentum**2 * (old velocity): the new gradient weighs more."
+        )
     candidates = [
         (
-            lambda p, g, v: (p - _LR * g, _MOMENTUM * v + g),
-            "the parameters move like plain SGD: step with lr * velocity (the new velocity), not lr * gradient",
-        ),
-        (
-            lambda p, g, v: (p - _LR * (_MOMENTUM * v + (1 - _MOMENTUM) * g), _MOMENTUM * v + (1 - _MOMENTUM) * g),
+            lambda p, g, v: (p - _LR * (_MOMENTUM * v + g), _MOMENTUM * v + g),
             (
-                "your velocity is an average, momentum * v + (1 - momentum) * g; PyTorch adds the whole gradient: "
-                "v = momentum * v + g"
+                "this is classical momentum (section 7), the step along the new velocity (the same as gradient plus "
+                "momentum times the OLD velocity). Nesterov's step is the gradient plus momentum times the NEW velocity"
             ),
         ),
         (
-            lambda p, g, v: (p - _LR * v, _MOMENTUM * v + g),
-            "the step uses the old velocity: update the velocity first, then step with the new one",
+            lambda p, g, v: (p - _LR * g, _MOMENTUM * v + g),
+            "the parameters move like plain SGD: the step must include momentum times the new velocity",
         ),
         (
-            lambda p, g, v: (p + _LR * (_MOMENTUM * v + g), _MOMENTUM * v + g),
-            "the parameters move uphill: subtract lr * velocity",
+            lambda p, g, v: (p + _LR * (g + _MOMENTUM * (_MOMENTUM * v + g)), _MOMENTUM * v + g),
+            "the parameters move uphill: subtract the step",
         ),
     ]
     for update, message in candidates:
@@ -322,8 +356,8 @@ def momentum_step(momentum_step) -> str:
     )
     difference = (path[first_wrong] - reference[first_wrong]).abs().max().item()
     raise Mismatch(
-        f"after step {first_wrong + 1} the parameters differ from torch.optim.SGD's by up to {difference:.3g} "
-        "(v = momentum * v + gradient, then parameter = parameter - lr * v)"
+        f"after step {first_wrong + 1} the parameters differ from torch.optim.SGD(nesterov=True)'s by up to "
+        f"{difference:.3g}"
     )
 
 

@@ -139,6 +139,13 @@ def _explain_wrong_count(mean: float, expected_mean: float) -> None:
             "len, which counts images), its sum and the sum of its squares. After the loop the mean is sum / count, "
             "and the std is the square root of (sum of squares / count - mean squared). Return Python floats (.item())."
         ),
+        (
+            "Accumulate in float64 (convert each batch with .double() before summing). The formula subtracts two "
+            "nearly equal numbers when the mean is large next to the spread, and float32's 7 significant digits can "
+            "all cancel out (catastrophic cancellation), even giving a negative variance. The robust streaming "
+            "method is Welford's update (Chan et al.'s for whole batches): keep the count, the running mean and "
+            "the sum of squared deviations from it, and merge each batch into them."
+        ),
     ],
 )
 def mean_and_std(mean_and_std) -> str:
@@ -330,3 +337,86 @@ def sqrt_sample_weights(sqrt_sample_weights) -> str:
         + "; expected "
         + ", ".join(f"{share:.1%}" for share in wanted.tolist())
     )
+
+
+# --------------------------------------------------------------------------- Exercise 5: worker_shards
+
+#: (number of shards, number of workers) the check tries: uneven splits, a worker left without a
+#: shard (3 shards, 4 workers), and a single worker.
+_SHARD_CASES = [(10, 4), (4, 2), (8, 3), (3, 4), (7, 1)]
+
+
+def _blocks(count: int, workers: int) -> list[list[int]]:
+    """The expected contiguous blocks: the first count % workers workers get one shard more."""
+    size, extra = divmod(count, workers)
+    starts = [worker * size + min(worker, extra) for worker in range(workers + 1)]
+    return [list(range(starts[worker], starts[worker + 1])) for worker in range(workers)]
+
+
+def _as_shard_list(value, worker: int, workers: int) -> list:
+    """The shards one worker got, as a list (a tuple is fine too)."""
+    expect(
+        isinstance(value, (list, tuple)),
+        f"worker_shards(shards, {worker}, {workers}) should return a list of shards, not {type(value).__name__}",
+    )
+    return list(value)
+
+
+@exercise(
+    NOTEBOOK,
+    hints=[
+        (
+            "Deal the shards out like cards, but in blocks: with 10 shards and 4 workers, how many shards does every "
+            "worker get at least, and how many workers get one more? Python's divmod gives both numbers at once."
+        ),
+        (
+            "divmod(len(shards), num_workers) gives q and r: the first r workers read q + 1 shards, the others q. "
+            "Worker k's block starts after the blocks of workers 0 to k - 1, at k * q + min(k, r); return the slice "
+            "of shards from there, of length q + 1 when k < r, else q."
+        ),
+    ],
+)
+def worker_shards(worker_shards) -> str:
+    for count, workers in _SHARD_CASES:
+        shards = [f"shard-{index:02d}.pt" for index in range(count)]
+        names = {name: index for index, name in enumerate(shards)}
+        answers = [
+            _as_shard_list(call(worker_shards, shards, worker, workers), worker, workers) for worker in range(workers)
+        ]
+        for worker, answer in enumerate(answers):
+            strangers = [item for item in answer if item not in names]
+            expect(not strangers, f"worker {worker} got {strangers[:2]}, which are not among the shards given")
+        got = [[names[item] for item in answer] for answer in answers]
+        where = f"with {count} shards and {workers} workers"
+        read = [index for block in got for index in block]
+        twice = sorted({index for index in read if read.count(index) > 1})
+        if twice:
+            raise Mismatch(
+                f"{where}, shards {twice} are read by more than one worker (worker 0 reads {got[0]}): give each "
+                "shard to exactly one worker, or the loader delivers its items twice"
+            )
+        unread = sorted(set(range(count)) - set(read))
+        if unread:
+            raise Mismatch(
+                f"{where}, shards {unread} are read by no worker (blocks {got}): the blocks must also cover the "
+                f"remainder, {count} % {workers} = {count % workers} shard(s), one more for the first workers"
+            )
+        expected = _blocks(count, workers)
+        for worker, block in enumerate(got):
+            if block and block != list(range(block[0], block[0] + len(block))):
+                raise Mismatch(
+                    f"{where}, worker {worker} reads shards {block}: each worker should read one contiguous block, "
+                    "in order"
+                )
+        if sorted(got) == expected and got != expected:
+            raise Mismatch(
+                f"{where}, the blocks are right but go to the wrong workers ({got}): worker 0 takes the first block"
+            )
+        sizes, expected_sizes = [len(block) for block in got], [len(block) for block in expected]
+        if sizes != expected_sizes:
+            raise Mismatch(
+                f"{where}, the blocks have sizes {sizes}, expected {expected_sizes}: sizes may differ by at most "
+                "one, and the first workers take the larger blocks"
+            )
+        expect(got == expected, f"{where}, the workers read {got}, expected {expected}: worker 0 takes the first block")
+    return "Each shard is read by exactly one worker, in contiguous blocks whose sizes differ by at most one."

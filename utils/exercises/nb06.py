@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from utils.checks import Mismatch, as_int, as_number, call, exercise, expect
-from utils.training import evaluate
+from utils.checks import Mismatch, as_int, as_number, call, exercise, expect, expect_close
 
 NOTEBOOK = "06_mlps"
 
@@ -251,76 +251,117 @@ def stopping_epoch(stopping_epoch) -> str:
     return "Your rule stops exactly where utils.fit(..., patience=...) does."
 
 
-# --------------------------------------------------------------------------- evaluate_by_hand
+# --------------------------------------------------------------------------- lr_range_test
+
+# The check's problem: four overlapping clusters of points in 20 dimensions, a small MLP trained with
+# plain SGD in two parameter groups (so that setting only the first group's rate is caught), and
+# learning rates from far too small to far too large, one per batch of 16.
+_RANGE_RATES = np.geomspace(1e-3, 30.0, 64).tolist()
+_INITIAL_RATE = 1e-3
 
 
-def _evaluation_setup() -> tuple[nn.Module, DataLoader, nn.Module]:
+def _range_test_setup() -> tuple[nn.Module, torch.optim.Optimizer, nn.Module, DataLoader]:
+    """A fresh model, optimiser, loss and loader; the same ones at every call."""
     generator = torch.Generator().manual_seed(6)
-    inputs = torch.randn(50, 12, generator=generator)
-    targets = torch.randint(0, 3, (50,), generator=generator)
+    centres = torch.randn(4, 20, generator=generator) * 0.8
+    labels = torch.randint(0, 4, (len(_RANGE_RATES) * 16,), generator=generator)
+    inputs = centres[labels] + torch.randn(len(labels), 20, generator=generator)
     torch.manual_seed(6)
-    model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 3))
-    # 50 items in batches of 16: the last batch holds only 2, so a plain mean of batch losses is biased.
-    loader = DataLoader(TensorDataset(inputs, targets), batch_size=16)
-    return model, loader, nn.CrossEntropyLoss()
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 4))
+    groups = [{"params": model[0].parameters()}, {"params": model[2].parameters()}]
+    optimizer = torch.optim.SGD(groups, lr=_INITIAL_RATE)
+    return model, optimizer, nn.CrossEntropyLoss(), DataLoader(TensorDataset(inputs, labels), batch_size=16)
+
+
+def _range_test(set_rates: str = "every group", zero_grad: bool = True, stop: bool = True) -> list[float]:
+    """The range test on the check's problem; the keyword arguments reproduce typical mistakes."""
+    model, optimizer, loss_fn, loader = _range_test_setup()
+    model.train()
+    losses: list[float] = []
+    for rate, (inputs, targets) in zip(_RANGE_RATES, loader):
+        groups = {"every group": optimizer.param_groups, "first group": optimizer.param_groups[:1]}.get(set_rates, [])
+        for group in groups:
+            group["lr"] = rate
+        if zero_grad:
+            optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if stop and (not math.isfinite(losses[-1]) or losses[-1] > 4 * min(losses)):
+            break
+    return losses
+
+
+def _same_losses(got: list[float], want: list[float]) -> bool:
+    return len(got) == len(want) and bool(np.allclose(got, want, rtol=1e-4, atol=1e-6, equal_nan=True))
 
 
 @exercise(
     NOTEBOOK,
     hints=[
         (
-            "Three things differ from a training loop: the model must be told it is being evaluated (dropout and "
-            "batch norm behave differently then), no gradients are needed, and a smaller last batch must not count "
-            "as much as a full one. Keep running totals and divide once at the end."
+            "Walk through the learning rates and the batches side by side. Before each training step, change the "
+            "rate the optimiser will use (it keeps one per parameter group, and all of them must change). After the "
+            "step, keep the loss as a plain number, and compare it with the lowest loss so far to decide whether to "
+            "stop."
         ),
         (
-            "Call model.eval() and loop inside torch.no_grad(). For each batch: move inputs and targets to the "
-            "device, compute the logits, add the batch's loss times its number of items to a total, and add how many "
-            "argmax predictions equal the targets to a count. Return total / items and correct / items as numbers."
+            "zip(learning_rates, loader) pairs each rate with a batch. For every group in optimizer.param_groups set "
+            "group['lr'] to the rate; then zero the gradients, compute the loss, call backward() and step(), and "
+            "append loss.item() to a list. Break out of the loop once the newest loss is not finite (math.isfinite) "
+            "or is larger than 4 * min(losses); return the list."
         ),
     ],
 )
-def evaluate_by_hand(evaluate_by_hand) -> str:
-    device = torch.device("cpu")
-    model, loader, loss_fn = _evaluation_setup()
-    model.train()  # as after training: evaluate_by_hand must switch dropout off itself
-    torch.manual_seed(0)
-    answer = call(evaluate_by_hand, model, loader, loss_fn, device)
+def lr_range_test(lr_range_test) -> str:
+    model, optimizer, loss_fn, loader = _range_test_setup()
+    answer = call(lr_range_test, model, optimizer, loss_fn, loader, list(_RANGE_RATES))
+    if isinstance(answer, torch.Tensor) and answer.ndim == 1:
+        answer = list(answer.detach())
     expect(
-        isinstance(answer, (tuple, list)) and len(answer) == 2,
-        f"evaluate_by_hand should return two numbers (mean loss, accuracy), not {type(answer).__name__}",
+        isinstance(answer, (list, tuple)),
+        f"lr_range_test should return a list of losses, one per step, not {type(answer).__name__}",
     )
-    for name, value in zip(("the mean loss", "the accuracy"), answer):
-        if isinstance(value, torch.Tensor) and value.requires_grad:
-            raise Mismatch(
-                f"{name} is a tensor that requires grad: compute it under torch.no_grad() "
-                "and return a Python number (.item())"
-            )
-    if model.training:
+    expect(len(answer) > 0, "lr_range_test returned an empty list: record the loss of every step")
+    losses = [as_number(value, f"loss number {step}") for step, value in enumerate(answer, start=1)]
+    expected = _range_test()
+    if _same_losses(losses, _range_test(set_rates="none")):
         raise Mismatch(
-            "the model is still in training mode after your function: call model.eval() first, "
-            "or dropout keeps dropping values while you evaluate"
+            "these are the losses of a constant learning rate: set the new rate in the optimiser before each step "
+            "(group['lr'] for every group in optimizer.param_groups)"
         )
-    loss, accuracy = as_number(answer[0], "the mean loss"), as_number(answer[1], "the accuracy")
-    expected_loss, expected_accuracy = evaluate(model, loader, loss_fn, device)
-    if 1 < accuracy <= 100 and math.isclose(accuracy / 100, expected_accuracy, abs_tol=1e-6):
-        raise Mismatch(f"the accuracy is {accuracy:.4g}: return a fraction between 0 and 1, not a percentage")
-    expect(
-        math.isclose(accuracy, expected_accuracy, abs_tol=1e-6),
-        f"the accuracy is {accuracy:.4f}, expected {expected_accuracy:.4f}",
-    )
-    with torch.no_grad():
-        model.eval()
-        batch_losses = [loss_fn(model(x), y).item() for x, y in loader]
-    if math.isclose(loss, sum(batch_losses) / len(batch_losses), rel_tol=1e-5) and not math.isclose(
-        loss, expected_loss, rel_tol=1e-5
-    ):
+    if _same_losses(losses, _range_test(set_rates="first group")):
         raise Mismatch(
-            "you averaged the batch losses, but the last batch holds only 2 of the 50 items: weight each "
-            "batch's loss by its number of items, then divide by the total number of items"
+            "only the first parameter group got the new learning rates: the check's optimiser has two groups, "
+            "set group['lr'] in every one of them"
         )
-    expect(
-        math.isclose(loss, expected_loss, rel_tol=1e-4),
-        f"the mean loss is {loss:.5f}, expected {expected_loss:.5f}",
+    if _same_losses(losses, _range_test(zero_grad=False)):
+        raise Mismatch(
+            "the gradients were never zeroed, so every step added the previous batches' gradients to its own: "
+            "call optimizer.zero_grad() before each backward()"
+        )
+    n = len(expected)
+    if len(losses) > n and _same_losses(losses[:n], expected):
+        raise Mismatch(
+            f"the loss exploded at step {n} ({expected[-1]:.3g}, more than 4 times the lowest, "
+            f"{min(expected):.3g}), but the test went on: stop right after that step"
+        )
+    if len(losses) == n - 1 and _same_losses(losses, expected[:-1]):
+        raise Mismatch(
+            f"the list stops one step short: it should end with the loss that exploded ({expected[-1]:.3g} at step "
+            f"{n}), the one that made the test stop"
+        )
+    if len(losses) < n and _same_losses(losses, expected[: len(losses)]):
+        raise Mismatch(
+            f"the test stopped at step {len(losses)}, but its loss ({losses[-1]:.3g}) was not more than 4 times the "
+            f"lowest so far ({min(losses):.3g}): stop only once the loss explodes"
+        )
+    expect(len(losses) == n, f"lr_range_test returned {len(losses)} losses, expected {n} (the test stops at step {n})")
+    expect_close(losses, expected, name="the list of losses")
+    best = int(np.argmin(expected))
+    return (
+        f"On the check's problem the loss was lowest at a learning rate of {_RANGE_RATES[best]:.2g} and exploded "
+        f"at {_RANGE_RATES[n - 1]:.2g}; by the rule of thumb, a one-cycle max_lr of about {_RANGE_RATES[best] / 10:.2g} "
+        "(ten times below the lowest point) would suit it."
     )
-    return "Same numbers as utils.evaluate."

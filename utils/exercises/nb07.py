@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from utils.checks import Mismatch, as_number, call, exercise, expect, expect_tensor
+from utils.checks import Mismatch, as_int, call, exercise, expect, expect_tensor
 
 NOTEBOOK = "07_cnns"
 
@@ -65,80 +65,84 @@ def shift_kernel(kernel) -> str:
     raise Mismatch("the output is not the image moved one pixel to the right; a shift copies exactly one pixel")
 
 
-# --------------------------------------------------------------------------- conv_output_size
+# --------------------------------------------------------------------------- conv_design
 
 
-def _reference_size(size, kernel_size, stride=1, padding=0, dilation=1):
+def _side(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """The output size of a convolution or pooling layer along one dimension (the formula of section 2)."""
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
 
 
-_SIZE_CASES = [
-    (28, 3, 1, 0, 1),
-    (28, 3, 1, 1, 1),
-    (28, 3, 2, 1, 1),
-    (28, 5, 1, 2, 1),
-    (28, 3, 1, 0, 2),
-    (28, 2, 2, 0, 1),
-    (27, 2, 2, 0, 1),
-    (32, 7, 2, 3, 1),
-    (15, 3, 3, 0, 1),
-    (224, 11, 4, 2, 1),
-    (10, 3, 2, 2, 3),
-]
+#: The stack of the exercise: Conv2d(1, 16, 3), ReLU, MaxPool2d(2), Conv2d(16, 32, 3), ReLU, MaxPool2d(2), Flatten.
+_STACK_CHANNELS = 32
+_STACK_SIDE = _side(_side(_side(_side(28, 3), 2, stride=2), 3), 2, stride=2)  # 28 -> 26 -> 13 -> 11 -> 5
 
-
-def _call_with_the_exercise_names(conv_output_size, size, kernel_size, stride, padding, dilation):
-    """Call the learner's function by keyword, as the exercise's signature names its parameters."""
-    try:
-        return call(conv_output_size, size, kernel_size, stride=stride, padding=padding, dilation=dilation)
-    except Mismatch as error:
-        if "unexpected keyword argument" in str(error):
-            raise Mismatch(
-                f"{error}. Keep the parameter names of the exercise, conv_output_size(size, kernel_size, stride=1, "
-                "padding=0, dilation=1): the check passes stride, padding and dilation by name"
-            ) from None
-        raise
+#: Typical wrong answers for in_features, and what each one forgot.
+_IN_FEATURES_MISTAKES = {
+    _STACK_SIDE * _STACK_SIDE: (
+        "that is the size of ONE feature map (height times width); nn.Flatten keeps every channel, so multiply by "
+        "the number of channels the last convolution outputs"
+    ),
+    16 * _STACK_SIDE * _STACK_SIDE: "the last convolution outputs 32 channels, not 16",
+    _STACK_CHANNELS * 7 * 7: (
+        "these convolutions have no padding: a 3 x 3 kernel fits in only n - 2 positions, so each one makes the "
+        "image 2 pixels smaller before the pooling halves it"
+    ),
+    _STACK_CHANNELS * 6 * 6: (
+        "after the second convolution the side is odd (11), and the formula rounds DOWN: a 2 x 2 pooling window "
+        "cannot start on the last row, so 11 becomes 5, not 6"
+    ),
+    _STACK_CHANNELS * 4 * 4: "a 3 x 3 kernel fits in n - 2 positions along a side of n pixels, not n - 3",
+}
 
 
 @exercise(
     NOTEBOOK,
     hints=[
         (
-            "Count the positions the kernel can take along one dimension. Padding makes the input longer on both "
-            "sides, dilation makes the kernel cover more pixels, and the stride sets how far it jumps each time."
+            "Both answers come from the output-size formula of this section. For the padding, write the formula "
+            "with out = n = 28 and solve it for p. For the linear layer, follow the height (equal to the width) "
+            "through every layer that changes it, then remember what Flatten does with the channels."
         ),
         (
-            "The padded input has size + 2 * padding pixels; a dilated kernel covers dilation * (kernel_size - 1) + 1 "
-            "of them. After the first position, the space that is left, divided by the stride and rounded DOWN (//), "
-            "is the number of further positions: add 1 for the first."
+            "A dilated kernel covers d(k - 1) + 1 pixels, so it loses d(k - 1) positions; the padding must give them "
+            "back, half on each side. For the stack: an unpadded 3 x 3 convolution takes 2 pixels off a side, "
+            "MaxPool2d(2) halves it rounding down; in_features is channels x height x width after the last pooling."
+        ),
+        (
+            "Padding: 2 x (5 - 1) = 8 positions lost, so p = 8 / 2. Stack: 28 -> 26 (conv) -> 13 (pool) -> 11 "
+            "(conv) -> 5 (pool, rounded down); the last convolution has 32 filters, so multiply 32 by 5 x 5."
         ),
     ],
 )
-def conv_output_size(conv_output_size) -> str:
-    for size, kernel_size, stride, padding, dilation in _SIZE_CASES:
-        answer = _call_with_the_exercise_names(conv_output_size, size, kernel_size, stride, padding, dilation)
-        where = (
-            f"conv_output_size({size}, kernel_size={kernel_size}, stride={stride}, padding={padding}, "
-            f"dilation={dilation})"
+def conv_design(same_padding, in_features) -> str:
+    padding = as_int(same_padding, "same_padding")
+    expect(padding >= 0, f"same_padding is {padding}; a padding cannot be negative")
+    side = _side(28, 5, padding=padding, dilation=2)
+    if padding == 2:
+        raise Mismatch(
+            "same_padding = 2 keeps the size for an ordinary 5 x 5 kernel, but dilation 2 spreads the kernel over "
+            "more pixels: it covers d(k - 1) + 1 of them"
         )
-        want = _reference_size(size, kernel_size, stride, padding, dilation)
-        expect(not isinstance(answer, (str, bytes)), f"{where} should return a whole number, not text")
-        answer = as_number(answer, where)
-        expect(answer.is_integer(), f"{where} is {answer}: round down to a whole number (use //)")
-        answer = int(answer)
-        if answer == want:
-            continue
-        if answer == math.ceil((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1:
-            raise Mismatch(f"{where} is {answer}, expected {want}: the division rounds DOWN, not up")
-        if dilation != 1 and answer == _reference_size(size, kernel_size, stride, padding, 1):
-            raise Mismatch(
-                f"{where} is {answer}, expected {want}: dilation spreads the kernel over "
-                "dilation * (kernel_size - 1) + 1 pixels"
-            )
-        if padding != 0 and answer == _reference_size(size + padding, kernel_size, stride, 0, dilation):
-            raise Mismatch(f"{where} is {answer}, expected {want}: padding is added on both sides (2 * padding)")
-        raise Mismatch(f"{where} is {answer}, expected {want}")
-    return "Your formula agrees with PyTorch on all 11 layer settings tried."
+    if padding == 8:
+        raise Mismatch(
+            "same_padding = 8 makes the output 36 x 36: padding is added on BOTH sides, so each side needs only "
+            "half of the positions the kernel loses"
+        )
+    expect(side == 28, f"with same_padding = {padding} the output is {side} x {side}, not 28 x 28")
+    features = as_int(in_features, "in_features")
+    expected = _STACK_CHANNELS * _STACK_SIDE * _STACK_SIDE
+    if features != expected:
+        if features in _IN_FEATURES_MISTAKES:
+            raise Mismatch(f"in_features = {features}: {_IN_FEATURES_MISTAKES[features]}")
+        raise Mismatch(
+            f"in_features = {features} is not what the stack gives: follow the side of the image layer by layer "
+            "with the formula, rounding down, then multiply by the channels"
+        )
+    return (
+        "A 5 x 5 kernel with dilation 2 spans 9 pixels, so padding 4 keeps 28 x 28. The stack takes 28 -> 26 -> 13 "
+        "-> 11 -> 5, and Flatten gives 32 x 5 x 5 = 800 numbers per image."
+    )
 
 
 # --------------------------------------------------------------------------- max_pool_by_hand
